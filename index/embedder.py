@@ -1,0 +1,117 @@
+"""Embedders: the real sentence-transformers model, and a small deterministic one for fast tests.
+
+Both implement the same interface (`model_id`, `dim`, `embed_documents`, `embed_queries`) and return
+L2-normalised float32 rows, so Chroma's cosine space and our fusion see the same numbers either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from policyqa.errors import ModelError
+
+# Set before sentence-transformers / huggingface_hub are imported anywhere: no hub contact, ever.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def set_offline_env() -> None:
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder (or a hub name already in the local cache).
+
+    Uses the model's own query / document prompts (EmbeddingGemma: "task: search result | query: " and
+    "title: none | text: "). The heavy import happens on construction, never at module import.
+    """
+
+    def __init__(self, name_or_path: str, device: str = "cpu", batch_size: int = 16):
+        set_offline_env()
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as err:  # pragma: no cover - broken install
+            raise ModelError("埋め込みモデルのライブラリがありません", f"sentence-transformers missing: {err}") from err
+        device = _resolve_device(device)
+        try:
+            self.model = SentenceTransformer(str(name_or_path), device=device, local_files_only=True)
+        except Exception as err:  # noqa: BLE001 — hub, OS and format errors all mean "cannot load"
+            raise ModelError(
+                f"埋め込みモデルを読み込めません: {name_or_path}",
+                f"cannot load embedding model {name_or_path!r} (offline; give a local folder or a cached "
+                f"model): {type(err).__name__}: {err}",
+            ) from err
+        self.model_id = Path(str(name_or_path)).name or str(name_or_path)
+        self.dim = int(self.model.get_embedding_dimension())
+        self.batch_size = batch_size
+
+    def _encode(self, texts: list[str], kind: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encode = self.model.encode_query if kind == "query" else self.model.encode_document
+        vecs = encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vecs, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "document")
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class HashEmbedder:
+    """Deterministic character-bigram hashing embedder for unit tests: texts sharing bigrams are close.
+
+    A real implementation of the interface (no model, no randomness), not a semantic model.
+    """
+
+    model_id = "hash-bigram-256"
+
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+
+    def _one(self, text: str) -> np.ndarray:
+        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).replace("・", "")
+        vec = np.zeros(self.dim, dtype=np.float32)
+        grams = [text[i : i + 2] for i in range(max(1, len(text) - 1))]
+        for gram in grams:
+            digest = hashlib.blake2b(gram.encode(), digest_size=4).digest()
+            vec[int.from_bytes(digest, "little") % self.dim] += 1.0
+        norm = np.linalg.norm(vec)
+        return vec / norm if norm else vec
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.embed_documents(texts)

@@ -1,0 +1,206 @@
+"""The document library: ingest files (new, unchanged or new version), list and remove documents.
+
+Writes are serialised by an exclusive lock file in the data directory (one writer per store). A new
+version is written completely before the switch-over and the old one is removed only after it, so a crash
+at any point leaves the previous version searchable; leftovers are collected at the next write.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
+
+from index.embedder import Embedder
+from index.store import DocumentRecord, Store
+from ingest.document import doc_id_of, parse_document
+from ingest.load import SUFFIXES
+from policyqa.errors import BusyError, IngestError, PolicyQAError
+
+Progress = Callable[[int, int], None]
+EMBED_BATCH = 16
+MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class FileResult:
+    source: str
+    status: str  # "added" | "replaced" | "unchanged" | "failed"
+    doc_id: str = ""
+    title: str = ""
+    pages: int = 0
+    chunks: int = 0
+    skipped: tuple = ()
+    code: str = ""
+    ja: str = ""
+    en: str = ""
+
+
+def safe_source_name(name: str) -> str:
+    """A file name fit to be a source key and a stored file name: no folders, no control characters."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    if not base:
+        return "document"
+    if len(base) > MAX_NAME:
+        suffix = PurePath(base).suffix[:10]
+        base = base[: MAX_NAME - len(suffix)] + suffix
+    return base
+
+
+def expand_paths(paths: list[Path]) -> Iterator[Path]:
+    """Files as given, and supported files found under folders (sorted, hidden files skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in SUFFIXES and not child.name.startswith("."):
+                    yield child
+        else:
+            yield path
+
+
+class Library:
+    def __init__(self, store: Store, embedder: Embedder, data_dir: Path, max_chars: int = 400):
+        self.store = store
+        self.embedder = embedder
+        self.data_dir = Path(data_dir)
+        self.files_dir = self.data_dir / "files"
+        self.max_chars = max_chars
+
+    # --- writer lock -----------------------------------------------------------------------------
+    @contextmanager
+    def writing(self, wait_s: float = 0.0):
+        """Hold the store's single-writer lock; wait up to `wait_s`, then refuse with BusyError."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(self.data_dir / ".write.lock", "a+")
+        deadline = time.monotonic() + wait_s
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise BusyError(
+                            "別の取り込み処理が実行中です。終わってからもう一度お試しください",
+                            "another ingest is writing to this store; try again when it has finished",
+                        ) from None
+                    time.sleep(0.2)
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+            self.store.collect_garbage()
+            yield
+        finally:
+            fh.close()
+
+    # --- ingest ----------------------------------------------------------------------------------
+    def ingest_bytes(
+        self, name: str, data: bytes, password: str | None = None, progress: Progress | None = None
+    ) -> FileResult:
+        """Ingest one file's bytes under the source key `name`; never raises for a bad file."""
+        source = safe_source_name(name)
+        try:
+            return self._ingest(source, data, password, progress)
+        except IngestError as err:
+            return FileResult(source, "failed", code=err.code, ja=err.ja, en=err.en)
+
+    def _ingest(self, source: str, data: bytes, password: str | None, progress: Progress | None) -> FileResult:
+        records = {r.source: r for r in self.store.documents()}
+        same = next((r for r in records.values() if r.doc_id == doc_id_of(data)), None)
+        if same is not None:
+            return FileResult(
+                source,
+                "unchanged",
+                same.doc_id,
+                same.title,
+                same.page_count,
+                same.chunk_count,
+                same.skipped,
+                ja=f"同じ内容が取り込み済みです（{same.source}）",
+                en=f"already ingested with the same content as {same.source}",
+            )
+        doc = parse_document(data, source, password, self.max_chars)
+        if not doc.chunks:
+            raise IngestError("索引にできる本文がありません", "no indexable text in this file", code="no_text")
+        old = records.get(source)
+        file_name = f"{doc.doc_id}{PurePath(source).suffix.lower()}"
+        try:
+            self._write_chunks(doc.chunks, progress)
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.files_dir / f".{file_name}.tmp"
+            tmp.write_bytes(data)
+            tmp.replace(self.files_dir / file_name)
+            record = DocumentRecord(
+                source=source,
+                doc_id=doc.doc_id,
+                title=doc.title,
+                page_count=doc.page_count,
+                chunk_count=len(doc.chunks),
+                skipped=tuple(doc.skipped),
+                ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                version=old.version + 1 if old else 1,
+                file_name=file_name,
+            )
+            self.store.activate(record)
+        except BaseException:
+            self.store.delete_chunks(doc.doc_id)  # not active yet: removing them loses nothing
+            raise
+        if old:
+            self._drop_version(old)
+        return FileResult(
+            source,
+            "replaced" if old else "added",
+            doc.doc_id,
+            doc.title,
+            doc.page_count,
+            len(doc.chunks),
+            tuple(doc.skipped),
+        )
+
+    def _write_chunks(self, chunks, progress: Progress | None) -> None:
+        total = len(chunks)
+        for i in range(0, total, EMBED_BATCH):
+            part = chunks[i : i + EMBED_BATCH]
+            texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in part]
+            self.store.add_chunks(part, self.embedder.embed_documents(texts))
+            if progress:
+                progress(min(i + EMBED_BATCH, total), total)
+
+    def _drop_version(self, record: DocumentRecord) -> None:
+        self.store.delete_chunks(record.doc_id)
+        if record.file_name:
+            (self.files_dir / record.file_name).unlink(missing_ok=True)
+
+    # --- remove / look up ------------------------------------------------------------------------
+    def find(self, ref: str) -> DocumentRecord:
+        """A document by source name, title, or doc_id prefix (≥ 8 characters)."""
+        records = self.store.documents()
+        matches = [r for r in records if ref in (r.source, r.title)] or [
+            r for r in records if len(ref) >= 8 and r.doc_id.startswith(ref)
+        ]
+        if len(matches) != 1:
+            raise PolicyQAError(
+                f"資料が見つかりません: {ref}" if not matches else f"複数の資料が該当します: {ref}",
+                f"no document matches {ref!r}" if not matches else f"{len(matches)} documents match {ref!r}",
+                code="not_found",
+            )
+        return matches[0]
+
+    def remove(self, ref: str) -> DocumentRecord:
+        record = self.find(ref)
+        self.store.deactivate(record.source)
+        self._drop_version(record)
+        return record
+
+    def file_path(self, record: DocumentRecord) -> Path | None:
+        path = self.files_dir / record.file_name
+        return path if record.file_name and path.is_file() else None

@@ -1,0 +1,92 @@
+"""Hybrid search: dense (Chroma, cosine) and keyword (BM25) ranks fused by reciprocal rank.
+
+RRF (score = Σ 1 / (60 + rank)) needs no score calibration between the two retrievers, which matters
+because BM25 scores and cosine similarities live on unrelated scales. Each hit keeps its dense cosine
+similarity, which the answerer uses to judge whether the evidence is strong enough to answer at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from index.embedder import Embedder
+from index.keyword import KeywordIndex
+from index.store import DocumentRecord, Store, signature_of
+from ingest.chunk import Chunk
+
+RRF_K = 60
+MODES = ("hybrid", "dense", "keyword")
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    title: str
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+    similarity: float | None = None  # dense cosine similarity to the query, when known
+
+
+class Searcher:
+    """Search over the active documents of a store; safe to share between threads."""
+
+    def __init__(self, store: Store, embedder: Embedder, candidates: int = 50):
+        self.store = store
+        self.embedder = embedder
+        self.candidates = candidates
+        self._lock = threading.Lock()
+        self._signature: str | None = None
+        self._keyword: KeywordIndex | None = None
+        self._records: dict[str, DocumentRecord] = {}
+
+    def refresh(self) -> None:
+        """Pick up documents ingested or removed since the last call (by this or another process)."""
+        with self._lock:
+            records = self.store.documents()
+            signature = signature_of(records)
+            if signature != self._signature:
+                self._keyword = KeywordIndex(self.store.active_chunks())
+                self._signature = signature
+            self._records = {r.doc_id: r for r in records}
+
+    @property
+    def records(self) -> dict[str, DocumentRecord]:
+        return self._records
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> list[Hit]:
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r}: choose from {', '.join(MODES)}")
+        self.refresh()
+        records, keyword = self._records, self._keyword
+        allowed = [d for d in (doc_ids or records) if d in records]
+        if not query.strip() or not allowed:
+            return []
+        dense: list[tuple[Chunk, float]] = []
+        if mode in ("hybrid", "dense"):
+            vec = self.embedder.embed_queries([query])[0]
+            dense = self.store.query(vec, self.candidates, allowed)
+        kw: list[tuple[str, float]] = []
+        if mode in ("hybrid", "keyword") and keyword is not None:
+            kw = keyword.search(query, self.candidates, set(allowed))
+        return self._fuse(dense, kw, k, records)
+
+    def _fuse(self, dense, kw, k: int, records: dict[str, DocumentRecord]) -> list[Hit]:
+        scores: dict[str, float] = {}
+        ranks: dict[str, dict[str, int]] = {}
+        chunks = {c.id: c for c, _ in dense}
+        similarity = {c.id: s for c, s in dense}
+        for name, ids in (("dense", [c.id for c, _ in dense]), ("keyword", [cid for cid, _ in kw])):
+            for rank, cid in enumerate(ids, start=1):
+                scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+                ranks.setdefault(cid, {})[name] = rank
+        top = sorted(scores, key=lambda cid: (-scores[cid], cid))[:k]
+        missing = [cid for cid in top if cid not in chunks]
+        chunks.update({c.id: c for c in self.store.get_chunks(missing)})
+        hits = []
+        for cid in top:
+            chunk = chunks.get(cid)
+            if chunk is None or chunk.doc_id not in records:
+                continue
+            hits.append(Hit(chunk, records[chunk.doc_id].title, scores[cid], ranks[cid], similarity.get(cid)))
+        return hits

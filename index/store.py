@@ -1,0 +1,217 @@
+"""The Chroma store: chunks with embeddings and metadata, plus a small registry of active documents.
+
+Chroma is the single source of truth. A document becomes searchable only when its registry record (id =
+source key) points at its doc_id; chunks whose doc_id is not active are invisible to search and are
+garbage-collected. That makes a new version's switch-over one upsert: until it, the old version answers;
+after it, the new one does; a crash in between leaves orphans, never a half document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ingest.chunk import Chunk
+from ingest.load import SkippedPage
+from policyqa.errors import ModelError, StoreError
+
+CHUNKS = "policyqa_chunks"
+DOCUMENTS = "policyqa_documents"
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    source: str
+    doc_id: str
+    title: str
+    page_count: int
+    chunk_count: int
+    skipped: tuple[SkippedPage, ...]
+    ingested_at: str
+    version: int
+    file_name: str
+
+    def to_metadata(self) -> dict:
+        meta = asdict(self)
+        meta["skipped"] = json.dumps([asdict(s) for s in self.skipped], ensure_ascii=False)
+        return meta
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> DocumentRecord:
+        skipped = tuple(SkippedPage(**s) for s in json.loads(meta.get("skipped") or "[]"))
+        return cls(**{**meta, "skipped": skipped})
+
+
+def signature_of(records: list[DocumentRecord]) -> str:
+    """Changes whenever the set of active document versions changes (keyword index cache key)."""
+    ids = sorted(f"{r.source}\0{r.doc_id}" for r in records)
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+
+def open_client(data_dir: Path | None = None, url: str | None = None):
+    """A Chroma client: HTTP to a shared server when `url` is set, else a persistent store on disk."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if url:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(url)
+        return chromadb.HttpClient(
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 8000,
+            ssl=parsed.scheme == "https",
+            settings=settings,
+        )
+    path = Path(data_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _chunk_metadata(chunk: Chunk) -> dict:
+    return {
+        "doc_id": chunk.doc_id,
+        "page": chunk.page,
+        "page_label": chunk.page_label,
+        "heading": chunk.heading,
+        "start": chunk.start,
+        "end": chunk.end,
+    }
+
+
+def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
+    return Chunk(
+        id=chunk_id,
+        doc_id=meta["doc_id"],
+        page=int(meta["page"]),
+        page_label=str(meta["page_label"]),
+        heading=meta.get("heading") or "",
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+    )
+
+
+class Store:
+    """Chunks and documents in Chroma. Embeddings are always passed explicitly (no Chroma model)."""
+
+    def __init__(self, client, model_id: str, dim: int):
+        self.client = client
+        try:
+            self.chunks = client.get_or_create_collection(
+                CHUNKS,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"model": model_id, "dim": dim},
+                embedding_function=None,
+            )
+            self.documents_col = client.get_or_create_collection(DOCUMENTS, embedding_function=None)
+        except Exception as err:  # noqa: BLE001 — sqlite, HTTP and schema errors alike
+            raise StoreError("保存データを開けません", f"cannot open the Chroma store: {err}") from err
+        meta = self.chunks.metadata or {}
+        if meta.get("model") != model_id or int(meta.get("dim", dim)) != dim:
+            raise ModelError(
+                f"保存データは別の埋め込みモデル（{meta.get('model')}）で作られています。"
+                "同じモデルを指定するか、データフォルダを新しくして取り込み直してください",
+                f"this store was built with embedding model {meta.get('model')!r} ({meta.get('dim')} dims), "
+                f"not {model_id!r} ({dim} dims): set POLICYQA_EMBED_MODEL to that model, or use a new "
+                "POLICYQA_DATA_DIR and ingest again",
+            )
+
+    # --- documents -------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        got = self.documents_col.get(include=["metadatas"])
+        records = [DocumentRecord.from_metadata(m) for m in got["metadatas"] or []]
+        return sorted(records, key=lambda r: (r.title, r.source))
+
+    def signature(self) -> str:
+        return signature_of(self.documents())
+
+    def activate(self, record: DocumentRecord) -> None:
+        # One upsert is the switch-over between versions; the 1-d vector is a placeholder (Chroma needs one).
+        self.documents_col.upsert(ids=[record.source], embeddings=[[1.0]], metadatas=[record.to_metadata()])
+
+    def deactivate(self, source: str) -> None:
+        self.documents_col.delete(ids=[source])
+
+    # --- chunks ----------------------------------------------------------------------------------
+    def add_chunks(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
+        for i in range(0, len(chunks), _BATCH):
+            part = chunks[i : i + _BATCH]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                embeddings=np.asarray(embeddings[i : i + _BATCH], dtype=np.float32),
+                documents=[c.text for c in part],
+                metadatas=[_chunk_metadata(c) for c in part],
+            )
+
+    def delete_chunks(self, doc_id: str) -> None:
+        self.chunks.delete(where={"doc_id": doc_id})
+
+    def chunk_doc_ids(self) -> dict[str, int]:
+        """doc_id → number of stored chunks, over everything in the collection (active or not)."""
+        counts: dict[str, int] = {}
+        for meta in self._all(include=["metadatas"])["metadatas"]:
+            counts[meta["doc_id"]] = counts.get(meta["doc_id"], 0) + 1
+        return counts
+
+    def collect_garbage(self) -> int:
+        """Delete chunks of versions that are not active (left by a crash or a replaced version)."""
+        active = {r.doc_id for r in self.documents()}
+        orphans = [d for d in self.chunk_doc_ids() if d not in active]
+        for doc_id in orphans:
+            self.delete_chunks(doc_id)
+        return len(orphans)
+
+    def _all(self, include: list[str], where: dict | None = None) -> dict:
+        out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+        offset = 0
+        while True:
+            got = self.chunks.get(include=include, where=where, limit=5000, offset=offset)
+            out["ids"].extend(got["ids"])
+            for key in include:
+                out[key].extend(got[key] if got[key] is not None else [])
+            if len(got["ids"]) < 5000:
+                return out
+            offset += 5000
+
+    def active_chunks(self) -> list[Chunk]:
+        """Every chunk of every active document (the keyword index is built from this)."""
+        active = sorted({r.doc_id for r in self.documents()})
+        if not active:
+            return []
+        got = self._all(include=["documents", "metadatas"], where=_doc_filter(active))
+        return [chunk_from(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+
+    def get_chunks(self, ids: list[str]) -> list[Chunk]:
+        if not ids:
+            return []
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        by_id = {i: chunk_from(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def query(self, embedding: np.ndarray, k: int, doc_ids: list[str]) -> list[tuple[Chunk, float]]:
+        """Nearest chunks among `doc_ids` by cosine; returns (chunk, cosine similarity)."""
+        if not doc_ids:
+            return []
+        got = self.chunks.query(
+            query_embeddings=np.asarray([embedding], dtype=np.float32),
+            n_results=k,
+            where=_doc_filter(doc_ids),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (chunk_from(i, t, m), 1.0 - float(d))
+            for i, t, m, d in zip(
+                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+            )
+        ]
+
+
+def _doc_filter(doc_ids: list[str]) -> dict:
+    return {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}

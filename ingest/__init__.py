@@ -1,0 +1,1 @@
+"""Files and text: load, clean and chunk documents. Knows nothing of vectors."""

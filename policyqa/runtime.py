@@ -1,0 +1,44 @@
+"""Wire the rooms together from Settings: embedder, store, searcher and library, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.library import Library
+from index.search import Searcher
+from index.store import Store, open_client
+from policyqa.settings import DEFAULT_MODEL, Settings
+
+
+def model_location(settings: Settings) -> str:
+    """The folder of the default model in the cache (checked), or the name/folder the user configured."""
+    if settings.embed_model != DEFAULT_MODEL:
+        return settings.embed_model
+    from index.model_files import model_dir, verify
+
+    folder = model_dir(settings.cache_dir)
+    verify(folder)
+    return str(folder)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(model_location(settings), device=settings.device)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    embedder: Embedder
+    store: Store
+    searcher: Searcher
+    library: Library
+
+
+def open_runtime(settings: Settings, embedder: Embedder | None = None) -> Runtime:
+    embedder = embedder or load_embedder(settings)
+    client = open_client(Path(settings.data_dir), settings.chroma_url)
+    store = Store(client, embedder.model_id, embedder.dim)
+    library = Library(store, embedder, Path(settings.data_dir), max_chars=settings.chunk_chars)
+    return Runtime(settings, embedder, store, Searcher(store, embedder), library)

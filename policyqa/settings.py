@@ -1,0 +1,46 @@
+"""The one settings object, read from POLICYQA_* environment variables at the edge.
+
+Library code receives plain values from it and never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODEL = "embeddinggemma-300m"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    cache_dir: Path
+    embed_model: str
+    chroma_url: str | None
+    device: str
+    chunk_chars: int
+    upload_limit_mb: int
+    read_only: bool
+    admin_password: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        cache = env.get("POLICYQA_CACHE_DIR") or str(Path.home() / ".cache" / "policyqa")
+        return cls(
+            data_dir=Path(env.get("POLICYQA_DATA_DIR") or "data").expanduser(),
+            cache_dir=Path(cache).expanduser(),
+            embed_model=env.get("POLICYQA_EMBED_MODEL") or DEFAULT_MODEL,
+            chroma_url=env.get("POLICYQA_CHROMA_URL") or None,
+            device=env.get("POLICYQA_DEVICE") or "cpu",
+            chunk_chars=int(env.get("POLICYQA_CHUNK_CHARS") or 400),
+            upload_limit_mb=int(env.get("POLICYQA_UPLOAD_LIMIT_MB") or 50),
+            read_only=_flag(env.get("POLICYQA_READ_ONLY")),
+            admin_password=env.get("POLICYQA_ADMIN_PASSWORD") or None,
+        )
