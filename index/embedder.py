@@ -95,7 +95,7 @@ class HashEmbedder:
     A real implementation of the interface (no model, no randomness), not a semantic model.
     """
 
-    model_id = "hash-bigram-256"
+    model_id = "policyqa-hash"
 
     def __init__(self, dim: int = 256):
         self.dim = dim

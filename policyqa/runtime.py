@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.embedder import Embedder, HashEmbedder, SentenceTransformerEmbedder
 from index.library import Library
 from index.search import Searcher
 from index.store import Store, open_client
@@ -23,7 +23,13 @@ def model_location(settings: Settings) -> str:
     return str(folder)
 
 
+# A deterministic, model-free embedder for tests and demos of the plumbing; it does not understand meaning.
+HASH_MODEL = "policyqa-hash"
+
+
 def load_embedder(settings: Settings) -> Embedder:
+    if settings.embed_model == HASH_MODEL:
+        return HashEmbedder()
     return SentenceTransformerEmbedder(model_location(settings), device=settings.device)
 
 

@@ -1,0 +1,128 @@
+"""Japanese test PDFs generated at test time with reportlab's built-in CID font (no font file needed).
+
+Pages carry what real government PDFs have: a running header, a `資料－N` footer, headings, prose wrapped
+mid-sentence at a fixed width, a table drawn cell by cell, fullwidth digits and a letter-spaced line.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+FONT = "HeiseiMin-W3"
+WRAP = 38  # characters per line: wraps sentences mid-way, as narrow A4 columns do
+
+
+@dataclass
+class PageSpec:
+    lines: list[str] = field(default_factory=list)  # body lines; long ones are wrapped at WRAP
+    table: list[list[str]] = field(default_factory=list)  # rows of cells, drawn in columns
+    image_only: bool = False
+
+
+def _canvas(buf, title: str | None, encrypt=None):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    c = canvas.Canvas(buf, pagesize=A4, encrypt=encrypt, invariant=1)  # same input, same bytes
+    if title:
+        c.setTitle(title)
+    return c, A4
+
+
+def _wrap(line: str) -> list[str]:
+    return [line[i : i + WRAP] for i in range(0, len(line), WRAP)] or [""]
+
+
+def make_pdf(pages: list[PageSpec], header: str = "テスト用ガイドライン　令和５年版", title: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    c, (width, height) = _canvas(buf, title)
+    for number, spec in enumerate(pages, start=1):
+        if spec.image_only:
+            _draw_image(c, width, height)
+            c.showPage()
+            continue
+        c.setFont(FONT, 9)
+        c.drawString(60, height - 40, header)
+        c.drawCentredString(width / 2, 30, f"資料－{number}")
+        c.setFont(FONT, 10.5)
+        y = height - 80
+        for line in spec.lines:
+            for part in _wrap(line):
+                c.drawString(60, y, part)
+                y -= 16
+        for row in spec.table:
+            for col, cell in enumerate(row):
+                c.drawString(60 + col * 110, y, cell)
+            y -= 16
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _draw_image(c, width, height) -> None:
+    from reportlab.lib.utils import ImageReader
+
+    c.drawImage(ImageReader(_png()), 60, height / 2, width=200, height=100)
+
+
+def _png() -> io.BytesIO:
+    from PIL import Image
+
+    img = Image.new("RGB", (200, 100), (40, 90, 160))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    out.seek(0)
+    return out
+
+
+def sample_guideline() -> bytes:
+    """A 5-page guideline with one fact per page that tests can search for."""
+    pages = [
+        PageSpec(
+            lines=[
+                "第１章　制度の概要",
+                "（１）目的",
+                "この指針は、区市町村が実施するカーボン・オフセットの手続を定めるものであり、温室効果ガスの"
+                "排出削減に向けた取組を促進することを目的とします。",
+            ]
+        ),
+        PageSpec(
+            lines=[
+                "（２）対象となるクレジット",
+                "対象となるクレジットは、Ｊ－ＶＥＲ及びＪ－クレジットとし、令和５年４月１日以降に発行された"
+                "ものに限ります。",
+                "カ ー ボ ン 単 位",
+            ]
+        ),
+        PageSpec(
+            lines=["第２章　申請の手続", "（１）申請期限"],
+            table=[["区分", "申請期限", "提出先"], ["森林吸収", "毎年１０月３１日", "環境政策課"]],
+        ),
+        PageSpec(
+            lines=[
+                "（２）審査",
+                "審査委員会は、申請書類の受付から６０日以内に審査結果を通知するものとします。",
+            ]
+        ),
+        PageSpec(
+            lines=[
+                "第３章　報告",
+                "事業者は、オフセットの実績を翌年度の６月末日までに報告しなければなりません。",
+            ]
+        ),
+    ]
+    return make_pdf(pages, title="区市町村カーボン・オフセット手続指針")
+
+
+def encrypt_pdf(data: bytes, user_password: str, owner_password: str = "owner") -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password=user_password, owner_password=owner_password, algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,0 +1,36 @@
+"""Keyword tokenisation, hybrid fusion and document filters over a real Chroma store."""
+
+from pdfgen import sample_guideline
+
+from index.keyword import tokenize
+
+
+def test_tokenize_folds_spelling_variants():
+    assert tokenize("カーボン・オフセット") == tokenize("カーボンオフセット")
+    assert tokenize("ＪＶＥＲ") == tokenize("J-VER") == ["jver"]
+    assert tokenize("東京都") == ["東京", "京都"]
+
+
+def _ingest(rt, name, data):
+    with rt.library.writing():
+        return rt.library.ingest_bytes(name, data)
+
+
+def test_hybrid_fuses_both_modes_and_filters_by_document(runtime):
+    guide = _ingest(runtime, "guide.pdf", sample_guideline())
+    memo = _ingest(runtime, "memo.txt", "第1章 連絡\n審査結果の通知は郵送で行います。".encode())
+    hits = runtime.searcher.search("審査結果の通知", k=5)
+    assert {h.chunk.doc_id for h in hits} == {guide.doc_id, memo.doc_id}
+    top = hits[0]
+    assert set(top.ranks) == {"dense", "keyword"} and top.similarity is not None
+    assert top.score == sum(1 / (60 + r) for r in top.ranks.values())
+    only_memo = runtime.searcher.search("審査結果の通知", k=5, doc_ids=[memo.doc_id])
+    assert only_memo and {h.chunk.doc_id for h in only_memo} == {memo.doc_id}
+    kw = runtime.searcher.search("カーボンオフセット 手続", k=5, mode="keyword")
+    assert kw and "カーボン・オフセットの手続" in kw[0].chunk.text
+
+
+def test_empty_store_and_empty_query_give_no_hits(runtime):
+    assert runtime.searcher.search("審査", k=5) == []
+    _ingest(runtime, "guide.pdf", sample_guideline())
+    assert runtime.searcher.search("   ", k=5) == []
