@@ -16,11 +16,12 @@ import numpy as np
 
 from ingest.chunk import Chunk
 
-_STRIP = re.compile(r"[\s・·\-‐_/]+")
+_STRIP = re.compile(r"[・·\-‐_/]+")
 _RUNS = re.compile(r"[a-z0-9.%]+|[\u3005\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
 
 
 def normalize_for_search(text: str) -> str:
+    """NFKC, lower case, no middle dots or hyphens; spaces stay (they separate English words)."""
     return _STRIP.sub("", unicodedata.normalize("NFKC", text).lower())
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from index.embedder import Embedder
 from index.keyword import KeywordIndex
+from index.query import expand
 from index.store import DocumentRecord, Store, signature_of
 from ingest.chunk import Chunk
 
@@ -68,7 +69,7 @@ class Searcher:
             dense = self.store.query(vec, self.candidates, allowed)
         kw: list[tuple[str, float]] = []
         if mode in ("hybrid", "keyword") and keyword is not None:
-            kw = keyword.search(query, self.candidates, set(allowed))
+            kw = keyword.search(expand(query), self.candidates, set(allowed))
         return self._fuse(dense, kw, k, records)
 
     def _fuse(self, dense, kw, k: int, records: dict[str, DocumentRecord]) -> list[Hit]:

@@ -37,7 +37,9 @@ def _wrap(line: str) -> list[str]:
     return [line[i : i + WRAP] for i in range(0, len(line), WRAP)] or [""]
 
 
-def make_pdf(pages: list[PageSpec], header: str = "テスト用ガイドライン　令和５年版", title: str | None = None) -> bytes:
+def make_pdf(
+    pages: list[PageSpec], header: str = "テスト用ガイドライン　令和５年版", title: str | None = None
+) -> bytes:
     buf = io.BytesIO()
     c, (width, height) = _canvas(buf, title)
     for number, spec in enumerate(pages, start=1):

@@ -24,7 +24,9 @@ def _pages(texts):
 
 
 def test_chunks_carry_heading_path_across_pages_and_are_exact_slices():
-    pages = _pages(["添付資料1:概要\n(1)目的\nこの文書の目的を述べます。", "引き続き目的の説明です。\n(2)範囲\n範囲の説明です。"])
+    pages = _pages(
+        ["添付資料1:概要\n(1)目的\nこの文書の目的を述べます。", "引き続き目的の説明です。\n(2)範囲\n範囲の説明です。"]
+    )
     chunks = chunk_pages(pages)
     assert [(c.page, c.heading) for c in chunks] == [
         (1, "添付資料1:概要 > (1)目的"),

@@ -32,7 +32,9 @@ def test_ingest_is_searchable_and_same_bytes_add_nothing(runtime):
 
 def test_new_version_replaces_the_old_one(runtime):
     _ingest(runtime, "guide.pdf", sample_guideline())
-    revised = make_pdf([PageSpec(lines=["第1章 改訂", "審査委員会は、受付から30日以内に審査結果を通知します。"])], header="")
+    revised = make_pdf(
+        [PageSpec(lines=["第1章 改訂", "審査委員会は、受付から30日以内に審査結果を通知します。"])], header=""
+    )
     result = _ingest(runtime, "guide.pdf", revised)
     assert result.status == "replaced"
     (record,) = runtime.store.documents()
@@ -92,7 +94,9 @@ def test_remove_leaves_nothing_in_either_index(runtime):
         removed = runtime.library.remove("guide.pdf")
     assert [r.source for r in runtime.store.documents()] == ["other.txt"]
     assert removed.doc_id not in _chunk_counts(runtime)
-    assert all(h.chunk.doc_id != removed.doc_id for h in runtime.searcher.search("審査結果の通知", k=10, mode="keyword"))
+    assert all(
+        h.chunk.doc_id != removed.doc_id for h in runtime.searcher.search("審査結果の通知", k=10, mode="keyword")
+    )
     assert all(h.chunk.doc_id != removed.doc_id for h in runtime.searcher.search("審査結果の通知", k=10, mode="dense"))
 
 

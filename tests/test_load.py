@@ -38,8 +38,13 @@ def test_aes_owner_only_pdf_ingests_without_a_password():
 
 
 def test_image_only_pages_are_reported_and_text_pages_kept():
-    mixed = make_pdf([PageSpec(lines=["第1章 概要", "本文の一頁目です。"]), PageSpec(image_only=True),
-                      PageSpec(lines=["第2章 手続", "本文の三頁目です。"])])
+    mixed = make_pdf(
+        [
+            PageSpec(lines=["第1章 概要", "本文の一頁目です。"]),
+            PageSpec(image_only=True),
+            PageSpec(lines=["第2章 手続", "本文の三頁目です。"]),
+        ]
+    )
     doc = parse_document(mixed, "mixed.pdf")
     assert [(s.number, s.reason) for s in doc.skipped] == [(2, "image_only")]
     assert {c.page for c in doc.chunks} == {1, 3}

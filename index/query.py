@@ -1,0 +1,117 @@
+"""Query expansion for keyword matching: English domain terms to Japanese, and 和暦 ↔ 西暦 years.
+
+The dense model is multilingual and reads the question as asked; BM25 and the extractive answerer match
+characters, so an English question ("Who chaired the 2011 committee?") or a year written in the other
+calendar (平成22年度 / 2010年度) would otherwise share no token with the passage that answers it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# English words officials use → the Japanese terms of the documents. Longest phrases are matched first.
+GLOSSARY = {
+    "carbon offset": "カーボン・オフセット",
+    "carbon neutral": "カーボン・ニュートラル",
+    "offset credit": "オフセット・クレジット",
+    "kyoto protocol": "京都議定書",
+    "greenhouse gas": "温室効果ガス",
+    "global warming": "地球温暖化",
+    "climate change": "気候変動",
+    "vice chair": "副座長",
+    "vice-chair": "副座長",
+    "chaired": "座長",
+    "chair": "座長",
+    "chairperson": "座長",
+    "committee": "委員会",
+    "municipal": "自治体",
+    "municipality": "自治体",
+    "municipalities": "自治体",
+    "ward": "区",
+    "wards": "区",
+    "village": "村",
+    "tokyo": "東京",
+    "metropolitan government": "東京都",
+    "forest": "森林",
+    "forests": "森林",
+    "forestry": "森林整備",
+    "absorption": "吸収",
+    "emission": "排出",
+    "emissions": "排出",
+    "reduction": "削減",
+    "reduce": "削減",
+    "target": "目標",
+    "targets": "目標",
+    "plan": "計画",
+    "guideline": "ガイドライン",
+    "guidelines": "指針",
+    "certification": "認証",
+    "certified": "認証",
+    "credit": "クレジット",
+    "credits": "クレジット",
+    "survey": "アンケート",
+    "questionnaire": "アンケート",
+    "temperature": "気温",
+    "average": "平均",
+    "global": "世界",
+    "world": "世界",
+    "rise": "上昇",
+    "rose": "上昇",
+    "increase": "上昇",
+    "sea level": "海面水位",
+    "household": "家庭部門",
+    "households": "家庭部門",
+    "cabinet": "閣議決定",
+    "law": "法",
+    "bill": "法案",
+    "policy": "方針",
+    "experts": "識者委員",
+    "expert": "識者委員",
+    "secretary general": "事務局長",
+    "director": "課長",
+    "meeting": "委員会",
+    "energy": "エネルギー",
+    "japan": "日本",
+    "japanese": "日本",
+    "years": "年間",
+    "percent": "%",
+    "members": "委員",
+    "member": "委員",
+}
+_ERAS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
+_ERA_YEAR = re.compile(r"(明治|大正|昭和|平成|令和)\s*(\d{1,2}|元)\s*年")
+_WESTERN_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)\s*年?")
+_GLOSSARY_RE = re.compile(
+    r"\b(" + "|".join(re.escape(k) for k in sorted(GLOSSARY, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+
+
+def to_western(era: str, year: str) -> int:
+    return _ERAS[era] + (1 if year == "元" else int(year))
+
+
+def to_japanese_era(year: int) -> str | None:
+    for era, base in sorted(_ERAS.items(), key=lambda kv: -kv[1]):
+        if year > base:
+            n = year - base
+            return f"{era}{'元' if n == 1 else n}年"
+    return None
+
+
+def expansions(question: str) -> list[str]:
+    """Extra terms to match alongside the question (never replaces it)."""
+    text = unicodedata.normalize("NFKC", question)
+    extra = [GLOSSARY[m.group(1).lower()] for m in _GLOSSARY_RE.finditer(text)]
+    extra += [f"{to_western(m.group(1), m.group(2))}年" for m in _ERA_YEAR.finditer(text)]
+    for m in _WESTERN_YEAR.finditer(text):
+        era = to_japanese_era(int(m.group(1)))
+        if era and not _ERA_YEAR.search(text):
+            extra.append(era)
+    return list(dict.fromkeys(extra))
+
+
+def expand(question: str) -> str:
+    """The question followed by its expansions, for character-level matching."""
+    extra = expansions(question)
+    return f"{question} {' '.join(extra)}" if extra else question

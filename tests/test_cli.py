@@ -1,0 +1,74 @@
+"""The `policyqa` command run as a real process (deterministic embedder, real Chroma on tmp_path)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pdfgen import sample_guideline
+
+POLICYQA = str(Path(sys.executable).with_name("policyqa"))
+
+
+def run(tmp_path, *args, **env):
+    full = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path / "data"), "POLICYQA_EMBED_MODEL": "policyqa-hash", **env}
+    return subprocess.run([POLICYQA, *args], capture_output=True, text=True, env=full, timeout=120)
+
+
+def test_ingest_sources_search_remove(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.pdf").write_bytes(sample_guideline())
+    (docs / "broken.pdf").write_bytes(b"<html><body>not a pdf</body></html>")
+    (docs / "memo.txt").write_text("第1章 連絡\n審査結果の通知は郵送で行います。", encoding="cp932")
+
+    out = run(tmp_path, "ingest", str(docs))
+    assert out.returncode == 2, out.stderr  # one file failed: non-zero, but the batch went on
+    assert "✗ broken.pdf" in out.stdout and "[html:" in out.stdout
+    assert "✓ guide.pdf: added" in out.stdout and "✓ memo.txt: added" in out.stdout
+    assert "summary: added 2, failed 1" in out.stdout
+    assert "Traceback" not in out.stderr
+
+    again = run(tmp_path, "ingest", str(docs / "guide.pdf"))
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+    listed = json.loads(run(tmp_path, "sources", "--json").stdout)
+    assert sorted(r["source"] for r in listed) == ["guide.pdf", "memo.txt"]
+    assert {r["source"]: r["chunk_count"] for r in listed}["guide.pdf"] == 5
+
+    hits = json.loads(run(tmp_path, "search", "審査結果の通知は何日以内", "--k", "3", "--json").stdout)
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+    assert any(
+        h["page"] == "4" and h["title"] == "区市町村カーボン・オフセット手続指針" and "60日以内" in h["text"]
+        for h in hits
+    )
+    assert set(hits[0]) == {"rank", "chunk_id", "doc_id", "title", "page", "heading", "text", "score"}
+
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": "a", "question": "申請期限"}\n{"id": "b", "question": "報告の期限"}\n')
+    lines = [json.loads(x) for x in run(tmp_path, "search", "--queries", str(queries), "--k", "2").stdout.splitlines()]
+    assert [x["id"] for x in lines] == ["a", "b"] and all(len(x["hits"]) == 2 for x in lines)
+
+    gone = run(tmp_path, "remove", "guide.pdf")
+    assert gone.returncode == 0 and "removed" in gone.stdout
+    assert [r["source"] for r in json.loads(run(tmp_path, "sources", "--json").stdout)] == ["memo.txt"]
+
+
+def test_read_only_refuses_writes(tmp_path):
+    (tmp_path / "g.pdf").write_bytes(sample_guideline())
+    out = run(tmp_path, "ingest", str(tmp_path / "g.pdf"), POLICYQA_READ_ONLY="1")
+    assert out.returncode == 1 and "read-only" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_missing_default_model_is_a_clear_error(tmp_path):
+    env = {"POLICYQA_EMBED_MODEL": "", "POLICYQA_CACHE_DIR": str(tmp_path / "empty-cache")}
+    out = run(tmp_path, "search", "京都議定書", **env)
+    assert out.returncode == 1
+    assert "policyqa model fetch" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unknown_model_name_is_a_clear_error(tmp_path):
+    out = run(tmp_path, "search", "京都議定書", POLICYQA_EMBED_MODEL=str(tmp_path / "no-such-model"))
+    assert out.returncode == 1
+    assert "cannot load embedding model" in out.stderr and "Traceback" not in out.stderr
