@@ -38,6 +38,8 @@ _HOW_MANY = re.compile(r"何件|何人|何回|いくつ|how many|how much", re.I
 _DATE = re.compile(r"\d{4}|平成\d+|令和\d+|昭和\d+|\d+月|\d+日")
 _YEAR = re.compile(r"\d{4}|平成\d+|令和\d+|昭和\d+")
 _SUBHEADING = re.compile(r"^[\u2460-\u24ff]\s*\S{1,30}$")
+# "資料:「…」(2011年、環境省)" lines name a source; they are references, not statements to quote.
+_SOURCE_LINE = re.compile(r"^(資料|出典|参考|注)\s*[:：]")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Citation:
     n: int
     doc_id: str
     doc_title: str
+    page: int  # 1-based page number in the file (page_label is what the document prints)
     page_label: str
     heading: str
     quote: str
@@ -85,6 +88,7 @@ def _candidates(hits: list[Hit]) -> list[_Candidate]:
             tokens = frozenset(tokenize(sentence)) | context
             # headings and bare labels are context, not answers
             is_heading = heading_level(sentence) is not None or _SUBHEADING.match(sentence)
+            is_heading = is_heading or _SOURCE_LINE.match(sentence)
             if len(squash(sentence)) >= 8 and tokens and not is_heading:
                 out.append(_Candidate(hit, rank, start, end, sentence, tokens))
     return out
@@ -189,5 +193,7 @@ def _build(question: str, searched: str, chosen: list[_Candidate], timings: dict
         hit, places = hit_of[cid], tuple(sorted(spans[cid]))
         quote = " … ".join(hit.chunk.text[s:e] for s, e in places)
         ch = hit.chunk
-        citations.append(Citation(n, ch.doc_id, hit.title, ch.page_label, ch.heading, quote, ch.id, places, ch.text))
+        citations.append(
+            Citation(n, ch.doc_id, hit.title, ch.page, ch.page_label, ch.heading, quote, ch.id, places, ch.text)
+        )
     return Answer(question, searched, "\n".join(lines), tuple(citations), False, (), timings)

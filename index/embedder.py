@@ -35,6 +35,8 @@ def set_offline_env() -> None:
 class Embedder(Protocol):
     model_id: str
     dim: int
+    # Below this best cosine similarity the answerer abstains: a property of the model's similarity scale.
+    min_similarity: float
 
     def embed_documents(self, texts: list[str]) -> np.ndarray: ...
 
@@ -48,7 +50,7 @@ class SentenceTransformerEmbedder:
     "title: none | text: "). The heavy import happens on construction, never at module import.
     """
 
-    def __init__(self, name_or_path: str, device: str = "cpu", batch_size: int = 16):
+    def __init__(self, name_or_path: str, device: str = "cpu", batch_size: int = 16, min_similarity: float = 0.38):
         set_offline_env()
         try:
             from sentence_transformers import SentenceTransformer
@@ -64,6 +66,9 @@ class SentenceTransformerEmbedder:
                 f"model): {type(err).__name__}: {err}",
             ) from err
         self.model_id = Path(str(name_or_path)).name or str(name_or_path)
+        # Calibrated for EmbeddingGemma on the dev set (see answer/extractive.py); other models keep it
+        # unless POLICYQA_MIN_SIMILARITY says otherwise.
+        self.min_similarity = min_similarity
         self.dim = int(self.model.get_embedding_dimension())
         self.batch_size = batch_size
 
@@ -96,6 +101,7 @@ class HashEmbedder:
     """
 
     model_id = "policyqa-hash"
+    min_similarity = 0.05  # bigram-overlap cosines are small; unrelated text scores ~0
 
     def __init__(self, dim: int = 256):
         self.dim = dim

@@ -274,5 +274,70 @@ def search(ctx, query, k, mode, docs, as_json, queries) -> None:
         click.echo("   " + c.text.replace("\n", "\n   "))
 
 
+# --- ask -----------------------------------------------------------------------------------------
+def answer_json(answer) -> dict:
+    return {
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "searched": answer.searched,
+        "citations": [
+            {
+                "n": c.n,
+                "doc_id": c.doc_id,
+                "title": c.doc_title,
+                "page": c.page_label,
+                "heading": c.heading,
+                "quote": c.quote,
+                "chunk_id": c.chunk_id,
+            }
+            for c in answer.citations
+        ],
+        "related": [_hit_json(i, h) for i, h in enumerate(answer.related, 1)],
+    }
+
+
+def _print_answer(answer) -> None:
+    click.echo(answer.text)
+    if answer.searched != answer.question:
+        click.echo(f"（検索語: {answer.searched}）")
+    for c in answer.citations:
+        click.echo(f"[{c.n}] {c.doc_title} · p.{c.page_label} · {c.heading or '-'}\n    「{c.quote}」")
+    if answer.related:
+        click.echo("関連する可能性のある箇所 (possibly related):")
+        for hit in answer.related:
+            snippet = hit.chunk.text[:80].replace("\n", " ")
+            click.echo(f"  - {hit.title} · p.{hit.chunk.page_label} · {snippet}…")
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable answer.")
+@click.option("--questions", type=click.Path(exists=True, path_type=Path), help='JSONL of {"id","question"}.')
+@click.option("--doc", "docs", multiple=True, help="Only use this document (source, title or id); repeatable.")
+@click.pass_context
+@_fail_cleanly
+def ask(ctx, question, as_json, questions, docs) -> None:
+    """Answer a question from the documents, with a citation after every sentence."""
+    from answer.pipeline import ask as ask_question
+
+    if not question and not questions:
+        raise click.UsageError("give a QUESTION or --questions FILE")
+    runtime = _runtime(ctx)
+    doc_ids = [runtime.library.find(d).doc_id for d in docs] or None
+    if questions:
+        for row in _read_jsonl(questions):
+            try:
+                out = answer_json(ask_question(runtime.searcher, str(row.get("question", "")), doc_ids=doc_ids))
+            except PolicyQAError as err:
+                out = {"error": err.en, "code": err.code}
+            click.echo(json.dumps({"id": row.get("id"), **out}, ensure_ascii=False))
+        return
+    answer = ask_question(runtime.searcher, question, doc_ids=doc_ids)
+    if as_json:
+        click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=1))
+    else:
+        _print_answer(answer)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

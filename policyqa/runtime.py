@@ -28,9 +28,11 @@ HASH_MODEL = "policyqa-hash"
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    if settings.embed_model == HASH_MODEL:
-        return HashEmbedder()
-    return SentenceTransformerEmbedder(model_location(settings), device=settings.device)
+    embedder = HashEmbedder() if settings.embed_model == HASH_MODEL else None
+    embedder = embedder or SentenceTransformerEmbedder(model_location(settings), device=settings.device)
+    if settings.min_similarity is not None:
+        embedder.min_similarity = settings.min_similarity
+    return embedder
 
 
 @dataclass

@@ -28,6 +28,7 @@ class Settings:
     upload_limit_mb: int
     read_only: bool
     admin_password: str | None
+    min_similarity: float | None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,4 +44,5 @@ class Settings:
             upload_limit_mb=int(env.get("POLICYQA_UPLOAD_LIMIT_MB") or 50),
             read_only=_flag(env.get("POLICYQA_READ_ONLY")),
             admin_password=env.get("POLICYQA_ADMIN_PASSWORD") or None,
+            min_similarity=float(env["POLICYQA_MIN_SIMILARITY"]) if env.get("POLICYQA_MIN_SIMILARITY") else None,
         )

@@ -1,0 +1,62 @@
+"""Ask: question (plus earlier turns) → search → cited answer. No Streamlit, no file I/O.
+
+Follow-up questions ("それはいつ始まりましたか？") carry few searchable words of their own; when a question
+refers back or is too thin to search, the key terms of the previous question are searched with it, and
+the answer records exactly what was searched so the UI can show it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from answer.extractive import MIN_SIMILARITY, NOT_FOUND, Answer, compose
+from index.keyword import tokenize
+from policyqa.errors import PolicyQAError
+
+MAX_QUESTION_CHARS = 1000  # longer input is cut for search (a 512-token model reads ~850 Japanese chars)
+_REFERS_BACK = re.compile(
+    r"^(それ|その|これ|この|あれ|あの|同|当該|そちら|そこ|彼|彼女)|\b(it|its|that|this|they|them|those|these)\b",
+    re.IGNORECASE,
+)
+_ASKING = re.compile(
+    r"(とは|には|では|は|を|が|の)?\s*(いつ|何|なに|誰|だれ|どの|どこ|どう|どれ|なぜ|いくら|いくつ)[^、。]*$"
+    r"|^\s*(who|what|when|where|which|how|why)\b.*?\b(is|was|were|are|did|does|do)\b",
+    re.IGNORECASE,
+)
+_CONTENT_TOKENS = 3
+
+
+def key_terms(question: str) -> str:
+    """The subject of a question without its question words: "XXはいつですか？" → "XX"."""
+    text = re.sub(r"[?？!！。\s]+$", "", question.strip())
+    return _ASKING.sub("", text).strip() or text
+
+
+def is_follow_up(question: str) -> bool:
+    return bool(_REFERS_BACK.search(question.strip())) or len(set(tokenize(key_terms(question)))) < _CONTENT_TOKENS
+
+
+def search_text(question: str, history: list[str]) -> str:
+    """What to search for: the question, preceded by the previous question's key terms for a follow-up."""
+    question = question.strip()[:MAX_QUESTION_CHARS]
+    if history and is_follow_up(question):
+        return f"{key_terms(history[-1])} {question}"
+    return question
+
+
+def ask(
+    searcher, question: str, history: list[str] | None = None, doc_ids: list[str] | None = None, k: int = 10
+) -> Answer:
+    """Answer one question against the searcher's store; `history` holds the earlier questions, oldest first."""
+    if not question or not question.strip():
+        raise PolicyQAError("質問を入力してください", "the question is empty", code="empty_question")
+    searched = search_text(question, history or [])
+    t0 = time.perf_counter()
+    if not tokenize(searched):  # symbols only: nothing any passage could match
+        return Answer(question, searched, NOT_FOUND, (), True, (), {"search_ms": 0.0})
+    hits = searcher.search(searched, k=k, doc_ids=doc_ids)
+    search_ms = (time.perf_counter() - t0) * 1000
+    threshold = getattr(searcher.embedder, "min_similarity", MIN_SIMILARITY)
+    answer = compose(question, hits, searched=searched, min_similarity=threshold)
+    return Answer(**{**answer.__dict__, "timings": {"search_ms": search_ms, **answer.timings}})

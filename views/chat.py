@@ -1,0 +1,82 @@
+"""The chat page: questions in, short cited answers out, with a source card per citation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from answer.extractive import NOT_FOUND
+from answer.pipeline import ask
+from policyqa.errors import PolicyQAError
+from policyqa.present import escape_md, export_markdown, highlighted_passage, page_pdf
+
+
+def render_answer(answer, key: str, rt) -> None:
+    if answer.abstained:
+        st.warning(NOT_FOUND)
+        if answer.related:
+            st.caption("関連する可能性のある箇所")
+            for hit in answer.related:
+                with st.expander(f"{hit.title}・{hit.chunk.page_label}頁"):
+                    st.html(highlighted_passage(hit.chunk.text, ()))
+        return
+    st.markdown(escape_md(answer.text))
+    for c in answer.citations:
+        with st.expander(f"[{c.n}] {c.doc_title}・{c.page_label}頁"):
+            st.caption(c.heading or "（見出しなし）")
+            st.html(highlighted_passage(c.passage, c.spans))
+            render_source(c, f"{key}-{c.n}", rt)
+
+
+def render_source(citation, key: str, rt) -> None:
+    record = rt.searcher.records.get(citation.doc_id)
+    path = rt.library.file_path(record) if record else None
+    if path is None:
+        return
+    if path.suffix.lower() == ".pdf" and st.toggle("この頁を表示", key=f"show-{key}"):
+        page = page_pdf(path, citation.page)
+        if page:
+            st.pdf(page, height=600)
+    st.download_button("資料をダウンロード", data=path.read_bytes(), file_name=record.source, key=f"dl-{key}")
+
+
+def chat_page() -> None:
+    rt = st.session_state["rt"]
+    st.title("カーボン・オフセット資料QA")
+    records = rt.store.documents()
+    if not records:
+        st.info("資料がまだ登録されていません。「資料の管理」から PDF を取り込んでください。")
+        st.stop()
+    titles = {r.doc_id: f"{r.title}（{r.source}）" for r in records}
+    chosen = st.sidebar.multiselect(
+        "検索する資料", options=list(titles), format_func=titles.get, placeholder="すべての資料"
+    )
+    turns = st.session_state.setdefault("turns", [])
+    if turns:
+        st.sidebar.download_button(
+            "会話をエクスポート（Markdown）", export_markdown(turns), file_name="policyqa-会話.md", mime="text/markdown"
+        )
+    for i, turn in enumerate(turns):
+        with st.chat_message("user"):
+            st.markdown(escape_md(turn["question"]))
+        with st.chat_message("assistant"):
+            if turn["answer"].searched != turn["question"]:
+                st.caption(f"検索語: {turn['answer'].searched}")
+            render_answer(turn["answer"], str(i), rt)
+    question = st.chat_input("質問を入力してください（日本語・English）")
+    if not question:
+        return
+    with st.chat_message("user"):
+        st.markdown(escape_md(question))
+    with st.chat_message("assistant"):
+        try:
+            with st.status("資料を検索しています…", expanded=False) as status:
+                answer = ask(rt.searcher, question, [t["question"] for t in turns], doc_ids=chosen or None)
+                status.update(label=f"検索語: {answer.searched}", state="complete")
+        except PolicyQAError as err:
+            st.warning(err.ja)
+            return
+        render_answer(answer, str(len(turns)), rt)
+    turns.append({"question": question, "answer": answer})
+
+
+chat_page()
