@@ -30,7 +30,8 @@ def tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     for run in _RUNS.findall(normalize_for_search(text)):
         if run[0].isascii():
-            tokens.append(run.strip("."))
+            if any(ch.isalnum() for ch in run):  # a lone "%" or "." is not a word
+                tokens.append(run.strip("."))
         elif len(run) == 1:
             tokens.append(run)
         else:

@@ -72,3 +72,19 @@ def test_unknown_model_name_is_a_clear_error(tmp_path):
     out = run(tmp_path, "search", "京都議定書", POLICYQA_EMBED_MODEL=str(tmp_path / "no-such-model"))
     assert out.returncode == 1
     assert "cannot load embedding model" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_ask_prints_cited_answers_and_json(tmp_path):
+    (tmp_path / "g.pdf").write_bytes(sample_guideline())
+    assert run(tmp_path, "ingest", str(tmp_path / "g.pdf")).returncode == 0
+    text = run(tmp_path, "ask", "審査結果は何日以内に通知されますか？")
+    assert "60日以内" in text.stdout and "[1] 区市町村カーボン・オフセット手続指針 · p.4" in text.stdout
+    data = json.loads(run(tmp_path, "ask", "審査結果は何日以内に通知されますか？", "--json").stdout)
+    assert data["abstained"] is False
+    assert set(data["citations"][0]) == {"n", "doc_id", "title", "page", "heading", "quote", "chunk_id"}
+    assert f"[{data['citations'][0]['n']}]" in data["answer"]
+    qs = tmp_path / "q.jsonl"
+    qs.write_text('{"id": "x", "question": "報告はいつまでに？"}\n{"id": "y", "question": ""}\n', encoding="utf-8")
+    lines = [json.loads(x) for x in run(tmp_path, "ask", "--questions", str(qs)).stdout.splitlines()]
+    assert lines[0]["id"] == "x" and "6月末日" in lines[0]["answer"]
+    assert lines[1] == {"id": "y", "error": "the question is empty", "code": "empty_question"}
