@@ -35,9 +35,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
 model: install
 	$(BIN)/policyqa model fetch > /dev/null
 
-# Debian's Chromium for the real-browser test (Playwright's own browser download does not work offline).
+# Debian's Chromium for the real-browser test (Playwright's own browser download does not work offline),
+# and a Japanese font so its screenshots show text rather than empty boxes.
 browser:
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null) || echo "chromium not installed: the browser test will be skipped"
+	@(test -x /usr/bin/chromium && fc-list :lang=ja | grep -q .) || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic > /dev/null) || \
+	  echo "chromium not installed: the browser test will be skipped"
 
 lint: dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

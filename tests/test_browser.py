@@ -83,10 +83,20 @@ def test_ask_in_the_browser_and_open_a_source_card(served_app, tmp_path):
         answer = page.locator("[data-testid=stChatMessage]").nth(1)
         answer.get_by_text("[1]", exact=False).first.wait_for(timeout=120_000)
         assert "2008(平成20)年3月" in answer.inner_text()
-        card = answer.locator("[data-testid=stExpander]").first
+        # source cards are titled "[n] 資料名・頁"
+        card = answer.locator("[data-testid=stExpander]").filter(has_text="[1]").first
         card.locator("summary").click()
         card.get_by_text("日本の動き", exact=False).first.wait_for(timeout=30_000)
+        quoted = card.locator("mark").first
+        quoted.wait_for(timeout=30_000)
+        assert "京都議定書目標達成計画(改定)" in quoted.inner_text()
+        page.wait_for_timeout(800)  # let the expander finish opening before the screenshot
         assert page.locator("[data-testid=stException]").count() == 0
         page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
+        card.get_by_text("この頁を表示").click()  # the cited page, cut out of the stored PDF
+        card.locator("[data-testid=stBidiComponentIsolated]").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(5000)  # the bundled PDF viewer renders the page offline
+        assert page.locator("[data-testid=stException]").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "chat-page-view.png"), full_page=True)
         browser.close()
     assert (ARTIFACTS / "chat-answer.png").stat().st_size > 10_000

@@ -15,13 +15,13 @@ def render_answer(answer, key: str, rt) -> None:
         st.warning(NOT_FOUND)
         if answer.related:
             st.caption("関連する可能性のある箇所")
-            for hit in answer.related:
-                with st.expander(f"{hit.title}・{hit.chunk.page_label}頁"):
+            for j, hit in enumerate(answer.related):
+                with st.expander(f"{hit.title}・{hit.chunk.page_label}頁", key=f"related-{key}-{j}"):
                     st.html(highlighted_passage(hit.chunk.text, ()))
         return
     st.markdown(escape_md(answer.text))
     for c in answer.citations:
-        with st.expander(f"[{c.n}] {c.doc_title}・{c.page_label}頁"):
+        with st.expander(f"[{c.n}] {c.doc_title}・{c.page_label}頁", key=f"card-{key}-{c.n}"):
             st.caption(c.heading or "（見出しなし）")
             st.html(highlighted_passage(c.passage, c.spans))
             render_source(c, f"{key}-{c.n}", rt)
@@ -56,12 +56,7 @@ def chat_page() -> None:
             "会話をエクスポート（Markdown）", export_markdown(turns), file_name="policyqa-会話.md", mime="text/markdown"
         )
     for i, turn in enumerate(turns):
-        with st.chat_message("user"):
-            st.markdown(escape_md(turn["question"]))
-        with st.chat_message("assistant"):
-            if turn["answer"].searched != turn["question"]:
-                st.caption(f"検索語: {turn['answer'].searched}")
-            render_answer(turn["answer"], str(i), rt)
+        render_turn(turn, str(i), rt)
     question = st.chat_input("質問を入力してください（日本語・English）")
     if not question:
         return
@@ -75,8 +70,18 @@ def chat_page() -> None:
         except PolicyQAError as err:
             st.warning(err.ja)
             return
-        render_answer(answer, str(len(turns)), rt)
     turns.append({"question": question, "answer": answer})
+    # Draw the new turn through the same path as the history, so its source cards keep their state
+    # (open, page shown) when a later interaction reruns the page.
+    st.rerun()
+
+
+def render_turn(turn: dict, key: str, rt) -> None:
+    with st.chat_message("user"):
+        st.markdown(escape_md(turn["question"]))
+    with st.chat_message("assistant"):
+        st.caption(f"検索語: {turn['answer'].searched}")
+        render_answer(turn["answer"], key, rt)
 
 
 chat_page()
