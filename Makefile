@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test install dev model browser lint bench clean
+.PHONY: run test install dev model browser lint eval clean
 
 run: install model
 	$(BIN)/policyqa init --sample samples
@@ -41,6 +41,10 @@ browser:
 	@(test -x /usr/bin/chromium && fc-list :lang=ja | grep -q .) || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic > /dev/null) || \
 	  echo "chromium not installed: the browser test will be skipped"
+
+# Quality figures: evaluation corpus + sample → eval/results.md, eval/recall.png, README quality section.
+eval: dev model
+	$(BIN)/python eval/run.py
 
 lint: dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -19,7 +19,8 @@ from answer.evidence import squash
 from index.keyword import tokenize
 from index.query import expand
 from index.search import Hit
-from ingest.chunk import heading_level, sentence_spans
+from ingest.chunk import sentence_spans
+from ingest.headings import heading_level
 
 NOT_FOUND = "資料の中に該当する記述が見つかりませんでした"
 # Abstain when the best passage's cosine similarity to the question is below this. On the dev set
@@ -34,12 +35,17 @@ _STOP = set(tokenize("何ですか いつですか 誰ですか どのような 
 _STOP |= {"年", "月", "日", "the", "of", "a", "an", "in", "to", "was", "is", "what", "who", "when", "did", "do", "does"}
 _WHEN = re.compile(r"いつ|何年|何月|時期|when|what year|date", re.I)
 _PERCENT = re.compile(r"何\s*[%％]|何パーセント|割合|percent|%", re.I)
-_HOW_MANY = re.compile(r"何件|何人|何回|いくつ|how many|how much", re.I)
+_HOW_MANY = re.compile(
+    r"何件|何人|何回|何か所|何キロ|何ヘクタール|何年|いくつ|いくら|どれくらい|どれだけ|量|how many|how much", re.I
+)
 _DATE = re.compile(r"\d{4}|平成\d+|令和\d+|昭和\d+|\d+月|\d+日")
 _YEAR = re.compile(r"\d{4}|平成\d+|令和\d+|昭和\d+")
 _SUBHEADING = re.compile(r"^[\u2460-\u24ff]\s*\S{1,30}$")
 # "資料:「…」(2011年、環境省)" lines name a source; they are references, not statements to quote.
 _SOURCE_LINE = re.compile(r"^(資料|出典|参考|注)\s*[:：]")
+_QUESTION = re.compile(r"(か[。]?|[?？])$|^(Q|問)\s*\d*\s*\S")
+MIN_SENTENCE_CHARS = 5  # a table row such as "家庭部門56%" can be the whole answer
+CONTEXT_WEIGHT = 0.5  # expansions (英→日, 和暦↔西暦) and a follow-up's earlier terms count half
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class Answer:
     abstained: bool
     related: tuple[Hit, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    note: str = ""  # why it abstained, when there is more to say than NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -89,18 +96,28 @@ def _candidates(hits: list[Hit]) -> list[_Candidate]:
             # headings and bare labels are context, not answers
             is_heading = heading_level(sentence) is not None or _SUBHEADING.match(sentence)
             is_heading = is_heading or _SOURCE_LINE.match(sentence)
-            if len(squash(sentence)) >= 8 and tokens and not is_heading:
+            # a question quoted in an FAQ or in minutes is not its own answer
+            is_question = _QUESTION.search(sentence.strip())
+            if len(squash(sentence)) >= MIN_SENTENCE_CHARS and tokens and not is_heading and not is_question:
                 out.append(_Candidate(hit, rank, start, end, sentence, tokens))
     return out
 
 
-def _score(question: str, q_tokens: set[str], cands: list[_Candidate]) -> list[float]:
+def query_weights(question: str, searched: str) -> dict[str, float]:
+    """Terms to look for: the question's own words count fully, expansions and earlier-turn terms half."""
+    own = set(tokenize(question)) - _STOP
+    extra = set(tokenize(expand(searched))) - _STOP - own
+    return {**{t: CONTEXT_WEIGHT for t in extra}, **{t: 1.0 for t in own}}
+
+
+def _score(question: str, q_weights: dict[str, float], cands: list[_Candidate]) -> list[float]:
+    q_tokens = set(q_weights)
     df: dict[str, int] = {}
     for c in cands:
         for t in c.tokens & q_tokens:
             df[t] = df.get(t, 0) + 1
     n = len(cands)
-    weights = {t: math.log(1 + n / df[t]) for t in df}
+    weights = {t: math.log(1 + n / df[t]) * q_weights[t] for t in df}
     total = sum(weights.values()) or 1.0
     wants_date, wants_pct, wants_num = (
         bool(_WHEN.search(question)),
@@ -142,8 +159,7 @@ def compose(
             question, searched, NOT_FOUND, (), True, tuple(hits[:3]), {"compose_ms": (time.perf_counter() - t0) * 1000}
         )
     cands = _candidates(hits)
-    q_tokens = set(tokenize(expand(searched))) - _STOP
-    scores = _score(question, q_tokens, cands)
+    scores = _score(question, query_weights(question, searched), cands)
     order = sorted(range(len(cands)), key=lambda i: -scores[i])
     chosen: list[_Candidate] = []
     seen: set[str] = set()

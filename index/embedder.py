@@ -38,7 +38,7 @@ class Embedder(Protocol):
     # Below this best cosine similarity the answerer abstains: a property of the model's similarity scale.
     min_similarity: float
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+    def embed_documents(self, texts: list[str], title: str | None = None) -> np.ndarray: ...
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
@@ -72,18 +72,26 @@ class SentenceTransformerEmbedder:
         self.dim = int(self.model.get_embedding_dimension())
         self.batch_size = batch_size
 
-    def _encode(self, texts: list[str], kind: str) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encode = self.model.encode_query if kind == "query" else self.model.encode_document
-        vecs = encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        vecs = self.model.encode(
+            texts, prompt=prompt, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
         return np.asarray(vecs, dtype=np.float32)
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, "document")
+    def embed_documents(self, texts: list[str], title: str | None = None) -> np.ndarray:
+        """Document embeddings. EmbeddingGemma's document prompt has a title slot ("title: none | text: "):
+        the document's title goes there; for other models it is prepended to each text."""
+        prompt = self.model.prompts.get("document", "")
+        if title and "title: none" in prompt:
+            prompt = prompt.replace("title: none", f"title: {title}")
+        elif title:
+            texts = [f"{title}\n{t}" for t in texts]
+        return self._encode(texts, prompt)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, "query")
+        return self._encode(texts, self.model.prompts.get("query", ""))
 
 
 def _resolve_device(device: str) -> str:
@@ -116,7 +124,7 @@ class HashEmbedder:
         norm = np.linalg.norm(vec)
         return vec / norm if norm else vec
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
+    def embed_documents(self, texts: list[str], title: str | None = None) -> np.ndarray:
         return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:

@@ -17,6 +17,8 @@ import numpy as np
 from ingest.chunk import Chunk
 
 _STRIP = re.compile(r"[・·\-‐_/]+")
+_TERMS = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]{2,}")  # kanji / katakana words in a question
+_QUESTION_TERMS = {"西暦", "和暦"}  # words about how to answer, not what to look for
 _RUNS = re.compile(r"[a-z0-9.%]+|[\u3005\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
 
 
@@ -66,3 +68,19 @@ class KeywordIndex:
         k = min(k, len(self.ids))
         docs, scores = self._bm25.retrieve([tokens], k=k, show_progress=False, weight_mask=mask)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def unknown_terms(self, question: str) -> list[str]:
+        """Kanji/katakana words of the question none of whose bigrams occurs in any document.
+
+        "大阪府" in a library about Tokyo: a sign the documents cannot answer, whatever the similarity says.
+        """
+        if not self.ids:
+            return []
+        vocab = self._bm25.vocab_dict
+        return [
+            term
+            for term in _TERMS.findall(normalize_for_search(question))
+            if not term.startswith("何")
+            and term not in _QUESTION_TERMS
+            and not any(term[i : i + 2] in vocab for i in range(len(term) - 1))
+        ]

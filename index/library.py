@@ -134,7 +134,7 @@ class Library:
         old = records.get(source)
         file_name = f"{doc.doc_id}{PurePath(source).suffix.lower()}"
         try:
-            self._write_chunks(doc.chunks, progress)
+            self._write_chunks(doc.chunks, doc.title, progress)
             self.files_dir.mkdir(parents=True, exist_ok=True)
             tmp = self.files_dir / f".{file_name}.tmp"
             tmp.write_bytes(data)
@@ -166,12 +166,12 @@ class Library:
             tuple(doc.skipped),
         )
 
-    def _write_chunks(self, chunks, progress: Progress | None) -> None:
+    def _write_chunks(self, chunks, title: str, progress: Progress | None) -> None:
         total = len(chunks)
         for i in range(0, total, EMBED_BATCH):
             part = chunks[i : i + EMBED_BATCH]
             texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in part]
-            self.store.add_chunks(part, self.embedder.embed_documents(texts))
+            self.store.add_chunks(part, self.embedder.embed_documents(texts, title=title))
             if progress:
                 progress(min(i + EMBED_BATCH, total), total)
 

@@ -78,6 +78,48 @@ GLOSSARY = {
     "percent": "%",
     "members": "委員",
     "member": "委員",
+    "cap-and-trade": "キャップ&トレード",
+    "cap and trade": "キャップ&トレード",
+    "emissions trading": "排出量取引",
+    "facility": "事業所",
+    "facilities": "事業所",
+    "covered": "対象",
+    "eligible": "対象",
+    "subsidy": "助成",
+    "subsidies": "助成",
+    "water heater": "給湯器",
+    "water heaters": "給湯器",
+    "insulation": "断熱",
+    "ministry": "省",
+    "ministries": "省",
+    "jointly": "共同",
+    "run": "運営",
+    "operate": "運営",
+    "scheme": "制度",
+    "program": "制度",
+    "programme": "制度",
+    "system": "制度",
+    "certificate": "証書",
+    "certificates": "証書",
+    "sales": "売上金",
+    "money": "お金",
+    "procure": "調達",
+    "procured": "調達",
+    "purchase": "購入",
+    "buy": "購入",
+    "event": "イベント",
+    "events": "イベント",
+    "population": "人口",
+    "partnership": "連携協定",
+    "agreement": "協定",
+    "thinning": "間伐",
+    "deadline": "期限",
+    "period": "期間",
+    "solar": "太陽光",
+    "renewable": "再生可能エネルギー",
+    "price": "価格",
+    "council": "審議会",
+    "mayor": "区長",
 }
 _ERAS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
 _ERA_YEAR = re.compile(r"(明治|大正|昭和|平成|令和)\s*(\d{1,2}|元)\s*年")
@@ -99,10 +141,16 @@ def to_japanese_era(year: int) -> str | None:
     return None
 
 
+def glossary_terms(question: str) -> list[str]:
+    """The Japanese terms for the English words of a question."""
+    text = unicodedata.normalize("NFKC", question)
+    return list(dict.fromkeys(GLOSSARY[m.group(1).lower()] for m in _GLOSSARY_RE.finditer(text)))
+
+
 def expansions(question: str) -> list[str]:
     """Extra terms to match alongside the question (never replaces it)."""
     text = unicodedata.normalize("NFKC", question)
-    extra = [GLOSSARY[m.group(1).lower()] for m in _GLOSSARY_RE.finditer(text)]
+    extra = glossary_terms(question)
     extra += [f"{to_western(m.group(1), m.group(2))}年" for m in _ERA_YEAR.finditer(text)]
     for m in _WESTERN_YEAR.finditer(text):
         era = to_japanese_era(int(m.group(1)))

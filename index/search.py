@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from index.embedder import Embedder
 from index.keyword import KeywordIndex
-from index.query import expand
+from index.query import expand, glossary_terms
 from index.store import DocumentRecord, Store, signature_of
 from ingest.chunk import Chunk
 
@@ -54,6 +54,13 @@ class Searcher:
     @property
     def records(self) -> dict[str, DocumentRecord]:
         return self._records
+
+    def unknown_terms(self, question: str) -> list[str]:
+        """Words of the question (and the Japanese of its English terms) that no document contains."""
+        self.refresh()
+        if self._keyword is None:
+            return []
+        return self._keyword.unknown_terms(f"{question} {' '.join(glossary_terms(question))}")
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> list[Hit]:
         if mode not in MODES:

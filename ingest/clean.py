@@ -12,6 +12,8 @@ import re
 import unicodedata
 from collections import Counter
 
+from ingest.headings import heading_level
+
 # Circled / parenthesised numbers carry list structure (①…⑳, ❶…); NFKC would turn them into plain digits.
 _PROTECTED = re.compile(r"[\u2460-\u24ff\u2776-\u2793\u3251-\u325f\u32b1-\u32bf]")
 _FOLD = str.maketrans({"〜": "~", "\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2013": "-", "\u00a0": " "})
@@ -71,7 +73,8 @@ def running_lines(pages: list[list[str]]) -> set[str]:
         edge = {_key(x) for x in lines[:EDGE_LINES] + lines[-EDGE_LINES:] if x.strip()}
         counts.update(edge)
     need = max(2, (len(pages) + 1) // 2)
-    return {k for k, n in counts.items() if n >= need}
+    # A lone "。" or ")" wrapped onto the last line of many pages is not a running header.
+    return {k for k, n in counts.items() if n >= need and len(re.findall(r"\w", k)) >= 2}
 
 
 def _is_page_number(line: str, label: str) -> bool:
@@ -103,8 +106,10 @@ def _is_table_row(line: str) -> bool:
 
 
 def _joins(line: str, nxt: str) -> bool:
+    """Whether physical line `line` was broken mid-sentence and continues on `nxt`."""
     return (
         len(line) >= JOIN_MIN_CHARS
+        and heading_level(line) is None
         and not line.endswith(_SENTENCE_END)
         and not _LIST_START.match(nxt)
         and not _is_table_row(line)
@@ -117,14 +122,14 @@ def join_lines(lines: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(lines):
-        cur = lines[i]
+        cur = last = lines[i]  # `last` is the physical line the join rule looks at
         i += 1
         while i < len(lines):
             j = i + 1 if (not lines[i] and i + 1 < len(lines) and lines[i + 1]) else i
-            if not cur or not lines[j] or not _joins(cur, lines[j]):
+            if not last or not lines[j] or not _joins(last, lines[j]):
                 break
             glue = " " if re.match(r"[A-Za-z0-9]", lines[j]) and re.search(r"[A-Za-z0-9,]$", cur) else ""
-            cur = cur + glue + lines[j]
+            cur, last = cur + glue + lines[j], lines[j]
             i = j + 1
         out.append(cur)
     return out

@@ -6,8 +6,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from ingest.chunk import Chunk, chunk_pages, heading_level
+from ingest.chunk import Chunk, chunk_pages
 from ingest.clean import clean_pages
+from ingest.headings import heading_level
 from ingest.load import Page, SkippedPage, read_file
 
 

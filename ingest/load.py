@@ -64,6 +64,12 @@ def read_file(data: bytes, name: str, password: str | None = None) -> RawDocumen
         )
     if not data:
         raise _fail("empty", "空のファイルです", "the file is empty (0 bytes)")
+    if suffix != ".pdf" and data.lstrip()[:5] == b"%PDF-":
+        raise _fail(
+            "pdf_as_text",
+            "中身はPDFです。拡張子を .pdf にして取り込んでください",
+            "this is a PDF with a text-file name: rename it to .pdf",
+        )
     raw = read_pdf(data, password) if suffix == ".pdf" else read_text(data)
     if not raw.texts or not any(t.strip() for t in raw.texts):
         if raw.skipped and all(s.reason == "image_only" for s in raw.skipped):
@@ -93,7 +99,7 @@ def decode_text(data: bytes) -> str:
 def read_text(data: bytes) -> RawDocument:
     """A text file is one page per form feed (\\f), or a single page."""
     text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
-    if "\x00" in text:
+    if "\x00" in text or is_garbled(text):
         raise _fail("binary", "テキストファイルではありません", "not a text file (binary content)")
     texts = text.split("\f")
     labels = [str(i + 1) for i in range(len(texts))]

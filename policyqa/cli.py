@@ -280,6 +280,7 @@ def answer_json(answer) -> dict:
         "answer": answer.text,
         "abstained": answer.abstained,
         "searched": answer.searched,
+        "note": answer.note,
         "citations": [
             {
                 "n": c.n,
@@ -298,6 +299,8 @@ def answer_json(answer) -> dict:
 
 def _print_answer(answer) -> None:
     click.echo(answer.text)
+    if answer.note:
+        click.echo(f"（{answer.note}）")
     if answer.searched != answer.question:
         click.echo(f"（検索語: {answer.searched}）")
     for c in answer.citations:
@@ -337,6 +340,29 @@ def ask(ctx, question, as_json, questions, docs) -> None:
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=1))
     else:
         _print_answer(answer)
+
+
+# --- eval ----------------------------------------------------------------------------------------
+@main.command("eval")
+@click.argument("qa_file", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Write recall@k per mode as a PNG.")
+@click.option(
+    "--modes",
+    default="dense,keyword,hybrid,baseline",
+    show_default=True,
+    help="Comma-separated retrieval modes to compare.",
+)
+@click.pass_context
+@_fail_cleanly
+def eval_command(ctx, qa_file: Path, as_json: bool, plot_path: Path | None, modes: str) -> None:
+    """Measure retrieval (recall@k, MRR@10 per mode) and answers (accuracy, abstention) on QA_FILE."""
+    from policyqa.evaluate import evaluate, format_report, load_questions, plot
+
+    report = evaluate(_runtime(ctx), load_questions(qa_file), modes=tuple(m.strip() for m in modes.split(",")))
+    click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if as_json else format_report(report))
+    if plot_path:
+        plot(report, plot_path)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -69,6 +69,8 @@ def export_markdown(turns: list[dict]) -> str:
         if answer.searched != answer.question:
             lines += [f"検索語: {answer.searched}", ""]
         lines += [answer.text, ""]
+        if answer.note:
+            lines += [f"（{answer.note}）", ""]
         for c in answer.citations:
             lines.append(f"- [{c.n}] {c.doc_title}・{c.page_label}頁（{c.heading or '-'}）「{c.quote}」")
         if answer.related:

@@ -57,8 +57,8 @@ def make_pdf(
                 c.drawString(60, y, part)
                 y -= 16
         for row in spec.table:
-            for col, cell in enumerate(row):
-                c.drawString(60 + col * 110, y, cell)
+            # one text run per row with wide gaps, as word processors export tables
+            c.drawString(60, y, "\u3000\u3000".join(row))
             y -= 16
         c.showPage()
     c.save()
@@ -128,3 +128,28 @@ def encrypt_pdf(data: bytes, user_password: str, owner_password: str = "owner") 
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def parse_text_document(text: str) -> tuple[str, str, list[PageSpec]]:
+    """Read the evaluation corpus format: `# title:` / `# header:` lines, `=== page` separators,
+    table rows as `| cell | cell |`, everything else a body line."""
+    title, header, pages = "", "", []
+    for line in text.splitlines():
+        if line.startswith("# title:"):
+            title = line.split(":", 1)[1].strip()
+        elif line.startswith("# header:"):
+            header = line.split(":", 1)[1].strip()
+        elif line.strip() == "=== page":
+            pages.append(PageSpec())
+        elif line.startswith("|"):
+            pages[-1].table.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+        elif line.strip():
+            if pages[-1].table:  # body text after a table starts a new block below it
+                pages.append(PageSpec())
+            pages[-1].lines.append(line)
+    return title, header, pages
+
+
+def render_text_document(text: str) -> bytes:
+    title, header, pages = parse_text_document(text)
+    return make_pdf(pages, header=header, title=title)

@@ -52,11 +52,11 @@ class _FailingEmbedder(HashEmbedder):
         super().__init__()
         self.ok_batches = ok_batches
 
-    def embed_documents(self, texts):
+    def embed_documents(self, texts, title=None):
         if self.ok_batches == 0:
             raise RuntimeError("simulated crash while embedding")
         self.ok_batches -= 1
-        return super().embed_documents(texts)
+        return super().embed_documents(texts, title)
 
 
 def test_failure_part_way_leaves_previous_version_searchable(runtime):

@@ -13,6 +13,8 @@ from policyqa.present import escape_md, export_markdown, highlighted_passage, pa
 def render_answer(answer, key: str, rt) -> None:
     if answer.abstained:
         st.warning(NOT_FOUND)
+        if answer.note:
+            st.caption(escape_md(answer.note))
         if answer.related:
             st.caption("関連する可能性のある箇所")
             for j, hit in enumerate(answer.related):

@@ -1,0 +1,75 @@
+"""The evaluation harness: metrics on fixed ranks, the CLI, and a quick regression run with the real model."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from policyqa.evaluate import evaluate, load_questions, retrieval_scores
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "eval"))
+
+
+def test_retrieval_scores():
+    recall, mrr = retrieval_scores([1, 2, None, 7])
+    assert recall == {1: 0.25, 3: 0.5, 5: 0.5, 10: 0.75}
+    assert mrr == pytest.approx((1 + 0.5 + 1 / 7) / 4)
+
+
+def test_eval_cli_reports_modes_and_misses(tmp_path):
+    from pdfgen import sample_guideline
+    from test_cli import run
+
+    (tmp_path / "g.pdf").write_bytes(sample_guideline())
+    run(tmp_path, "ingest", str(tmp_path / "g.pdf"))
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(
+        "\n".join(
+            json.dumps(x, ensure_ascii=False)
+            for x in [
+                {
+                    "id": "a",
+                    "question": "審査結果は何日以内に通知されますか？",
+                    "evidence": ["60日以内"],
+                    "answer_keys": ["60日"],
+                },
+                {
+                    "id": "b",
+                    "question": "申請期限はいつですか？",
+                    "evidence": ["毎年10月31日"],
+                    "answer_keys": ["10月31日"],
+                },
+                {"id": "u", "question": "区役所の駐車場は何台ありますか？", "evidence": [], "answerable": False},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    out = run(tmp_path, "eval", str(qa), "--json", "--plot", str(tmp_path / "r.png"))
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert set(report["modes"]) == {"dense", "keyword", "hybrid", "baseline"}
+    assert report["modes"]["hybrid"]["recall"]["5"] == 1.0
+    assert report["abstention"]["unanswerable_abstained"] == 1
+    assert (tmp_path / "r.png").stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_quality_does_not_regress(real_embedder, tmp_path):
+    """Quick version of `make eval` (no baseline): thresholds of issue 4 guard against regressions."""
+    from run import DEV, QUESTIONS, build_store
+
+    rt = build_store(tmp_path / "data", real_embedder)
+    report = evaluate(rt, load_questions(QUESTIONS), modes=("dense", "keyword", "hybrid"))
+    hybrid = report.modes["hybrid"]
+    assert hybrid.recall[5] >= 0.95 and hybrid.mrr10 >= 0.85, hybrid
+    for single in ("dense", "keyword"):
+        assert hybrid.recall[5] >= report.modes[single].recall[5]
+        assert hybrid.mrr10 > report.modes[single].mrr10
+    assert report.answer_accuracy >= 0.85, report.answer_misses
+    assert report.abstention["unanswerable_abstained"] >= 7 and report.abstention["answerable_abstained"] <= 1
+    if DEV.exists():
+        dev = evaluate(rt, load_questions(DEV), modes=("hybrid",))
+        assert dev.modes["hybrid"].recall[5] == 1.0
+        assert dev.answer_accuracy >= 12 / 14 and dev.abstention["unanswerable_abstained"] == 1
