@@ -47,6 +47,8 @@ class Searcher:
             records = self.store.documents()
             signature = signature_of(records)
             if signature != self._signature:
+                if self._signature is not None:
+                    self.store.reopen()  # the documents changed, perhaps in another process
                 self._keyword = KeywordIndex(self.store.active_chunks())
                 self._signature = signature
             self._records = {r.doc_id: r for r in records}

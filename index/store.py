@@ -102,6 +102,28 @@ class Store:
     """Chunks and documents in Chroma. Embeddings are always passed explicitly (no Chroma model)."""
 
     def __init__(self, client, model_id: str, dim: int):
+        self.model_id, self.dim = model_id, dim
+        self._open_collections(client)
+
+    def reopen(self) -> None:
+        """See what another process wrote to a local store.
+
+        Chroma caches one system per path and process; a reader that has loaded the vector index does not
+        see vectors another process added later and can fail with "Error finding id". Dropping this path's
+        cached system and opening a fresh client reads the store from disk again. (Server mode needs none
+        of this: the server is the only process touching the files.)
+        """
+        settings = self.client.get_settings()
+        if not settings.is_persistent:
+            return
+        import chromadb
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(settings.persist_directory, None)
+        self._open_collections(chromadb.PersistentClient(path=settings.persist_directory, settings=settings))
+
+    def _open_collections(self, client) -> None:
+        model_id, dim = self.model_id, self.dim
         self.client = client
         try:
             self.chunks = client.get_or_create_collection(

@@ -153,3 +153,18 @@ def parse_text_document(text: str) -> tuple[str, str, list[PageSpec]]:
 def render_text_document(text: str) -> bytes:
     title, header, pages = parse_text_document(text)
     return make_pdf(pages, header=header, title=title)
+
+
+def long_pdf(pages: int, topic: str = "改訂版") -> bytes:
+    """A long guideline: every page a numbered section with a few sentences (for size and crash tests)."""
+    specs = [
+        PageSpec(
+            lines=[
+                f"第{i}章　{topic}の規定その{i}",
+                f"{topic}の第{i}条は、区市町村が行うカーボン・オフセットの手続のうち、"
+                f"第{i}番目の事項について定めるものです。" * 3,
+            ]
+        )
+        for i in range(1, pages + 1)
+    ]
+    return make_pdf(specs, title=f"{topic}ガイドライン")
