@@ -67,7 +67,10 @@ def expand_paths(paths: list[Path]) -> Iterator[Path]:
 
 
 class Library:
-    def __init__(self, store: Store, embedder: Embedder, data_dir: Path, max_chars: int = 400):
+    def __init__(
+        self, store: Store, embedder: Embedder, data_dir: Path, max_chars: int = 400, max_bytes: int | None = None
+    ):
+        self.max_bytes = max_bytes
         self.store = store
         self.embedder = embedder
         self.data_dir = Path(data_dir)
@@ -114,6 +117,13 @@ class Library:
             return FileResult(source, "failed", code=err.code, ja=err.ja, en=err.en)
 
     def _ingest(self, source: str, data: bytes, password: str | None, progress: Progress | None) -> FileResult:
+        if self.max_bytes is not None and len(data) > self.max_bytes:
+            limit = self.max_bytes // (1024 * 1024)
+            raise IngestError(
+                f"ファイルが大きすぎます（上限 {limit} MB）",
+                f"file too large ({len(data) // (1024 * 1024)} MB; the limit is {limit} MB, POLICYQA_UPLOAD_LIMIT_MB)",
+                code="too_large",
+            )
         records = {r.source: r for r in self.store.documents()}
         same = next((r for r in records.values() if r.doc_id == doc_id_of(data)), None)
         if same is not None:

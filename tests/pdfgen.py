@@ -168,3 +168,28 @@ def long_pdf(pages: int, topic: str = "改訂版") -> bytes:
         for i in range(1, pages + 1)
     ]
     return make_pdf(specs, title=f"{topic}ガイドライン")
+
+
+def garbled_pdf(font_path: str = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf") -> bytes:
+    """A 3-page PDF whose embedded font has no Unicode map: extraction yields control characters and no
+    error (how tests/data/garbled-no-tounicode.pdf was made)."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("IPAGothic", font_path))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, invariant=1)
+    for i in range(1, 4):
+        c.setFont("IPAGothic", 12)
+        c.drawString(60, 700, f"カーボン・オフセットの手続について説明します。第{i}頁")
+        c.showPage()
+    c.save()
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buf.getvalue())))
+    for page in writer.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font.get_object().pop("/ToUnicode", None)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

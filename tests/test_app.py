@@ -123,3 +123,30 @@ def test_sample_question_and_unanswerable_with_the_real_model(tmp_path, monkeypa
     at.chat_input[0].set_value("今年の東京マラソンの開催日はいつですか？").run(timeout=60)
     assert any(NOT_FOUND in w.value for w in at.warning)
     assert at.session_state["turns"][-1]["answer"].abstained
+
+
+def test_document_text_with_markup_is_shown_as_text(app_env):
+    from pdfgen import PageSpec, make_pdf
+
+    evil = make_pdf(
+        [
+            PageSpec(
+                lines=["第1章 注意", "審査の窓口は<script>alert(1)</script>と[公式サイト](http://evil.example)です。"]
+            )
+        ],
+        header="",
+    )
+    at = _app("views/library.py")
+    _upload(at, "evil.pdf", evil)
+    at = _app()
+    at.chat_input[0].set_value("審査の窓口はどこですか？").run()
+    assert not at.exception
+    answer = at.session_state["turns"][-1]["answer"]
+    assert not answer.abstained and "<script>" in answer.citations[0].quote  # the quote stays exact
+    shown = [m.value for m in at.markdown]
+    assert any(
+        r"\<script\>alert\(1\)\</script\>" in v and r"\[公式サイト\]\(http://evil\.example\)" in v for v in shown
+    )
+    assert not any("<script>" in v or "](http" in v for v in shown)
+    html = [e for e in at.get("html")]
+    assert html and all("<script>" not in e.proto.body and "&lt;script&gt;" in e.proto.body for e in html)

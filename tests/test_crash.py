@@ -37,8 +37,11 @@ def assert_intact(rt, sample=40):
     picks = random.Random(0).sample(range(len(got["ids"])), min(sample, len(got["ids"])))
     for i in picks:
         if got["metadatas"][i]["doc_id"] in records:
-            nearest = rt.store.chunks.query(query_embeddings=[got["embeddings"][i]], n_results=1)
-            assert nearest["ids"][0][0] == got["ids"][i]
+            # identical texts (the same page in two documents) have identical vectors: any of them may come first
+            near = rt.store.chunks.query(query_embeddings=[got["embeddings"][i]], n_results=5)
+            best = near["distances"][0][0]
+            tied = [cid for cid, d in zip(near["ids"][0], near["distances"][0], strict=True) if d <= best + 1e-6]
+            assert got["ids"][i] in tied
     return counts
 
 

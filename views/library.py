@@ -49,12 +49,12 @@ def library_page() -> None:
         )
     else:
         st.info("まだ資料がありません。")
-    upload_section(rt, settings)
+    upload_section(rt)
     if records:
         remove_section(rt, records)
 
 
-def upload_section(rt, settings: Settings) -> None:
+def upload_section(rt) -> None:
     st.subheader("資料を取り込む")
     nonce = st.session_state.setdefault("upload_nonce", 0)
     files = st.file_uploader(
@@ -65,15 +65,11 @@ def upload_section(rt, settings: Settings) -> None:
     )
     if not files or not st.button("取り込む", type="primary"):
         return
-    limit = settings.upload_limit_mb * 1024 * 1024
     bar = st.progress(0.0, text="取り込み中…")
     try:
         with rt.library.writing(wait_s=30):
             for i, f in enumerate(files):
                 data = f.getvalue()
-                if len(data) > limit:
-                    st.error(f"{f.name}: ファイルが大きすぎます（上限 {settings.upload_limit_mb} MB）")
-                    continue
 
                 def progress(done, total, i=i, name=f.name):
                     bar.progress(min(1.0, (i + done / max(total, 1)) / len(files)), text=f"{name}: {done}/{total}")

@@ -1,0 +1,154 @@
+"""Bad input never loses data and always gets a clear answer: every kind through the CLI and the app's
+upload, with the store checked afterwards (same documents, same chunk counts, vectors find themselves)."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from pdfgen import PageSpec, encrypt_pdf, long_pdf, make_pdf, sample_guideline
+from streamlit.testing.v1 import AppTest
+from test_cli import POLICYQA
+from test_crash import assert_intact
+
+from index.embedder import HashEmbedder
+from policyqa.runtime import open_runtime
+from policyqa.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+GARBLED = ROOT / "tests" / "data" / "garbled-no-tounicode.pdf"  # made by pdfgen.garbled_pdf()
+
+
+def bad_files() -> dict[str, tuple[bytes, str]]:
+    """name → (bytes, expected reason code) for files that must be refused."""
+    good = sample_guideline()
+    return {
+        "empty.pdf": (b"", "empty"),
+        "truncated.pdf": (good[: len(good) // 2], "truncated"),
+        "notes.pdf": ("これはPDFではありません。".encode(), "not_pdf"),
+        "page.pdf": (b"<!DOCTYPE html><html><head><title>x</title></head><body>x</body></html>", "html"),
+        "locked.pdf": (encrypt_pdf(good, user_password="secret"), "encrypted"),
+        "scan.pdf": (make_pdf([PageSpec(image_only=True)] * 2), "scanned"),
+        "garbled.pdf": (GARBLED.read_bytes(), "garbled"),
+        "big.pdf": (b"%PDF-1.7\n" + b"0" * (2 * 1024 * 1024), "too_large"),
+    }
+
+
+def good_files() -> dict[str, bytes]:
+    text = "第1章 森林整備\n山里村の森林整備の協定について説明します。"
+    return {
+        "owner-only.pdf": encrypt_pdf(sample_guideline(), user_password=""),
+        "mixed.pdf": make_pdf(
+            [
+                PageSpec(lines=["第1章 混在", "文字のある一頁目です。"]),
+                PageSpec(image_only=True),
+                PageSpec(lines=["第2章 続き", "文字のある三頁目です。"]),
+            ]
+        ),
+        "long-300.pdf": long_pdf(300),
+        "指針（改定）.pdf": make_pdf([PageSpec(lines=["第1章 日本語の名前", "日本語のファイル名の資料です。"])]),
+        "sjis.txt": text.replace("森林整備", "間伐").encode("cp932"),
+        "bom.txt": b"\xef\xbb\xbf" + text.encode("utf-8"),
+    }
+
+
+def _env(data):
+    return {
+        **os.environ,
+        "POLICYQA_DATA_DIR": str(data),
+        "POLICYQA_EMBED_MODEL": "policyqa-hash",
+        "POLICYQA_UPLOAD_LIMIT_MB": "1",
+    }
+
+
+def _open(data):
+    return open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": str(data)}), HashEmbedder())
+
+
+@pytest.fixture
+def base_store(tmp_path):
+    data = tmp_path / "data"
+    (tmp_path / "guide.pdf").write_bytes(sample_guideline())
+    subprocess.run([POLICYQA, "ingest", str(tmp_path / "guide.pdf")], env=_env(data), check=True, capture_output=True)
+    return data
+
+
+def test_bad_files_through_the_cli_leave_the_store_as_it_was(tmp_path, base_store):
+    before = assert_intact(_open(base_store))
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for name, (data, _) in bad_files().items():
+        (folder / name).write_bytes(data)
+    out = subprocess.run([POLICYQA, "ingest", str(folder)], env=_env(base_store), capture_output=True, text=True)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    for name, (_, code) in bad_files().items():
+        assert f"✗ {name}:" in out.stdout and f"[{code}:" in out.stdout, (name, out.stdout)
+    assert f"summary: failed {len(bad_files())}" in out.stdout
+    assert assert_intact(_open(base_store)) == before
+
+    unlocked = subprocess.run(
+        [POLICYQA, "ingest", "--password", "secret", str(folder / "locked.pdf")],
+        env=_env(base_store),
+        capture_output=True,
+        text=True,
+    )
+    assert unlocked.returncode == 0 and "✓ locked.pdf: added" in unlocked.stdout
+
+
+def test_awkward_but_valid_files_through_the_cli(tmp_path, base_store):
+    folder = tmp_path / "good"
+    folder.mkdir()
+    for name, data in good_files().items():
+        (folder / name).write_bytes(data)
+    out = subprocess.run([POLICYQA, "ingest", str(folder)], env=_env(base_store), capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    listed = {
+        r["source"]: r
+        for r in json.loads(
+            subprocess.run([POLICYQA, "sources", "--json"], env=_env(base_store), capture_output=True, text=True).stdout
+        )
+    }
+    assert listed["long-300.pdf"]["chunk_count"] == 300
+    assert listed["mixed.pdf"]["skipped"] == [{"number": 2, "reason": "image_only"}]
+    assert "指針（改定）.pdf" in listed and "sjis.txt" in listed and "bom.txt" in listed
+    assert listed["owner-only.pdf"]["chunk_count"] == 5
+    rt = _open(base_store)
+    assert_intact(rt)
+    assert "間伐" in rt.searcher.search("山里村の間伐", k=1, mode="keyword")[0].chunk.text
+
+
+def test_bad_uploads_through_the_app_and_file_names_stay_inside_the_data_dir(tmp_path, base_store, monkeypatch):
+    for key, value in _env(base_store).items():
+        monkeypatch.setenv(key, value)
+    before = assert_intact(_open(base_store))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("views/library.py").run()
+    for name, (data, _) in bad_files().items():
+        at.file_uploader[0].upload(name, data, "application/pdf")
+    at.run()
+    [b for b in at.button if b.label == "取り込む"][0].click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == len(bad_files()) and all("取り込めませんでした" in e for e in errors)
+    assert any("大きすぎます" in e for e in errors) and any("パスワード" in e for e in errors)
+    assert assert_intact(_open(base_store)) == before
+
+    names = ["../../outside.pdf", "a/b\\c.pdf", "ctl\x07\x1bname.pdf", "あ" * 210 + ".pdf", "<script>x</script>.pdf"]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("views/library.py").run()
+    for i, name in enumerate(names):
+        at.file_uploader[0].upload(
+            name, make_pdf([PageSpec(lines=[f"第{i + 1}章 名前", f"資料{i}の本文です。"])]), "application/pdf"
+        )
+    at.run()
+    [b for b in at.button if b.label == "取り込む"][0].click().run()
+    assert not at.exception and len(at.success) == len(names)
+    assert not (base_store.parent / "outside.pdf").exists()
+    stored = sorted(p.name for p in (base_store / "files").iterdir())
+    assert all(len(n) == 64 + 4 and n.endswith(".pdf") for n in stored)  # <sha256>.pdf, whatever the upload name
+    sources = {r.source for r in _open(base_store).store.documents()} - {"guide.pdf"}
+    assert sources == {"outside.pdf", "c.pdf", "ctlname.pdf", "あ" * 196 + ".pdf", "script>.pdf"}
+    assert any(r"script\>\.pdf" in s.value for s in at.success)  # shown escaped, never as markup
