@@ -8,6 +8,7 @@ at any point leaves the previous version searchable; leftovers are collected at 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import time
@@ -17,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
+
+import numpy as np
 
 from index.embedder import Embedder
 from index.store import DocumentRecord, Store
@@ -71,6 +74,7 @@ class Library:
         self, store: Store, embedder: Embedder, data_dir: Path, max_chars: int = 400, max_bytes: int | None = None
     ):
         self.max_bytes = max_bytes
+        self.reused = 0  # vectors reused from the store instead of embedded (for benchmarks and tests)
         self.store = store
         self.embedder = embedder
         self.data_dir = Path(data_dir)
@@ -177,13 +181,27 @@ class Library:
         )
 
     def _write_chunks(self, chunks, title: str, progress: Progress | None) -> None:
+        """Embed and store chunks in batches. A chunk whose exact embedded text (with title, under the same
+        model) is already stored, typically from the version being replaced, reuses that vector: re-ingesting
+        a revised guideline embeds only what changed."""
         total = len(chunks)
         for i in range(0, total, EMBED_BATCH):
             part = chunks[i : i + EMBED_BATCH]
             texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in part]
-            self.store.add_chunks(part, self.embedder.embed_documents(texts, title=title))
+            keys = [self._embed_key(title, t) for t in texts]
+            known = self.store.embeddings_by_key(keys)
+            todo = [j for j, k in enumerate(keys) if k not in known]
+            fresh = self.embedder.embed_documents([texts[j] for j in todo], title=title) if todo else []
+            vectors = [known.get(k) for k in keys]
+            for j, vec in zip(todo, fresh, strict=True):
+                vectors[j] = vec
+            self.store.add_chunks(part, np.stack(vectors), keys)
+            self.reused += len(part) - len(todo)
             if progress:
                 progress(min(i + EMBED_BATCH, total), total)
+
+    def _embed_key(self, title: str, text: str) -> str:
+        return hashlib.sha256(f"{self.embedder.model_id}\0{title}\0{text}".encode()).hexdigest()
 
     def _drop_version(self, record: DocumentRecord) -> None:
         self.store.delete_chunks(record.doc_id)

@@ -74,8 +74,9 @@ def open_client(data_dir: Path | None = None, url: str | None = None):
     return chromadb.PersistentClient(path=str(path), settings=settings)
 
 
-def _chunk_metadata(chunk: Chunk) -> dict:
-    return {
+def _chunk_metadata(chunk: Chunk, embed_key: str | None) -> dict:
+    meta = {"embed_key": embed_key} if embed_key else {}
+    return meta | {
         "doc_id": chunk.doc_id,
         "page": chunk.page,
         "page_label": chunk.page_label,
@@ -162,15 +163,28 @@ class Store:
         self.documents_col.delete(ids=[source])
 
     # --- chunks ----------------------------------------------------------------------------------
-    def add_chunks(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
+    def add_chunks(self, chunks: list[Chunk], embeddings: np.ndarray, embed_keys: list[str] | None = None) -> None:
+        """Store chunks with their vectors; `embed_keys` (hash of model, title and embedded text) let a
+        later version of the document reuse the vectors of unchanged chunks."""
+        keys = embed_keys or [None] * len(chunks)
         for i in range(0, len(chunks), _BATCH):
             part = chunks[i : i + _BATCH]
             self.chunks.upsert(
                 ids=[c.id for c in part],
                 embeddings=np.asarray(embeddings[i : i + _BATCH], dtype=np.float32),
                 documents=[c.text for c in part],
-                metadatas=[_chunk_metadata(c) for c in part],
+                metadatas=[_chunk_metadata(c, k) for c, k in zip(part, keys[i : i + _BATCH], strict=True)],
             )
+
+    def embeddings_by_key(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors for any of these embed keys (from any version still in the store)."""
+        if not keys:
+            return {}
+        got = self.chunks.get(where={"embed_key": {"$in": list(set(keys))}}, include=["embeddings", "metadatas"])
+        return {
+            m["embed_key"]: np.asarray(e, dtype=np.float32)
+            for m, e in zip(got["metadatas"], got["embeddings"], strict=True)
+        }
 
     def delete_chunks(self, doc_id: str) -> None:
         self.chunks.delete(where={"doc_id": doc_id})

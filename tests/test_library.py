@@ -126,3 +126,36 @@ def test_unsafe_file_names_become_plain_names():
     long = safe_source_name("あ" * 300 + ".pdf")
     assert len(long) == 200 and long.endswith(".pdf")
     assert safe_source_name("..") == "document"
+
+
+class _CountingEmbedder(HashEmbedder):
+    def __init__(self):
+        super().__init__()
+        self.embedded = 0
+
+    def embed_documents(self, texts, title=None):
+        self.embedded += len(texts)
+        return super().embed_documents(texts, title)
+
+
+def test_revised_version_embeds_only_changed_chunks(tmp_path):
+    from policyqa.runtime import open_runtime
+    from policyqa.settings import Settings
+
+    embedder = _CountingEmbedder()
+    rt = open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": str(tmp_path / "data")}), embedder)
+
+    def pages(changed=()):
+        return [
+            PageSpec(lines=[f"第{i}章 規定{i}", f"第{i}条の本文{'（改正）' if i in changed else ''}です。" * 5])
+            for i in range(1, 101)
+        ]
+
+    with rt.library.writing():
+        first = rt.library.ingest_bytes("rules.pdf", make_pdf(pages(), title="規程集"))
+        assert embedder.embedded == first.chunks == 100
+        embedder.embedded = 0
+        revised = rt.library.ingest_bytes("rules.pdf", make_pdf(pages(changed=range(1, 101, 10)), title="規程集"))
+    assert revised.status == "replaced" and revised.chunks == 100
+    assert embedder.embedded == 10 and rt.library.reused == 90
+    assert "(改正)" in rt.searcher.search("第31条の本文（改正）", k=1)[0].chunk.text  # NFKC-folded
