@@ -45,7 +45,7 @@ def library_page() -> None:
                 for r in records
             ],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
     else:
         st.info("まだ資料がありません。")
