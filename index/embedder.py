@@ -50,7 +50,16 @@ class SentenceTransformerEmbedder:
     "title: none | text: "). The heavy import happens on construction, never at module import.
     """
 
-    def __init__(self, name_or_path: str, device: str = "cpu", batch_size: int = 16, min_similarity: float = 0.38):
+    # Measured on the sample report (40 chunks, 2 cores): fp32 batch 16 20.0 s, bf16 batch 16 10.4 s,
+    # bf16 batch 8 9.2 s (2.2×); bf16 vectors have cosine ≥ 0.998 to fp32 ones.
+    def __init__(
+        self,
+        name_or_path: str,
+        device: str = "cpu",
+        batch_size: int = 8,
+        min_similarity: float = 0.38,
+        precision: str = "bf16",
+    ):
         set_offline_env()
         try:
             from sentence_transformers import SentenceTransformer
@@ -65,6 +74,14 @@ class SentenceTransformerEmbedder:
                 f"cannot load embedding model {name_or_path!r} (offline; give a local folder or a cached "
                 f"model): {type(err).__name__}: {err}",
             ) from err
+        if precision == "bf16":
+            import torch
+
+            self.model.to(torch.bfloat16)
+        elif precision != "fp32":
+            raise ModelError(
+                "精度の指定が不正です（bf16 か fp32）", f"unknown precision {precision!r}: use bf16 or fp32"
+            )
         self.model_id = Path(str(name_or_path)).name or str(name_or_path)
         # Calibrated for EmbeddingGemma on the dev set (see answer/extractive.py); other models keep it
         # unless POLICYQA_MIN_SIMILARITY says otherwise.

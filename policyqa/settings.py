@@ -24,6 +24,7 @@ class Settings:
     embed_model: str
     chroma_url: str | None
     device: str
+    precision: str
     chunk_chars: int
     upload_limit_mb: int
     read_only: bool
@@ -40,6 +41,7 @@ class Settings:
             embed_model=env.get("POLICYQA_EMBED_MODEL") or DEFAULT_MODEL,
             chroma_url=env.get("POLICYQA_CHROMA_URL") or None,
             device=env.get("POLICYQA_DEVICE") or "cpu",
+            precision=env.get("POLICYQA_PRECISION") or "bf16",
             chunk_chars=int(env.get("POLICYQA_CHUNK_CHARS") or 400),
             upload_limit_mb=int(env.get("POLICYQA_UPLOAD_LIMIT_MB") or 50),
             read_only=_flag(env.get("POLICYQA_READ_ONLY")),
