@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test install dev model browser lint eval clean
+.PHONY: run test install dev model browser lint eval bench clean
 
 run: install model
 	$(BIN)/policyqa init --sample samples
@@ -45,6 +45,10 @@ browser:
 # Quality figures: evaluation corpus + sample → eval/results.md, eval/recall.png, README quality section.
 eval: dev model
 	$(BIN)/python eval/run.py
+
+# Benchmarks (not tests): bench/results/results.md and latency.png. About 10 minutes on 2 cores.
+bench: dev model
+	$(BIN)/python bench/run.py
 
 lint: dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
