@@ -18,13 +18,14 @@ def render_answer(answer, key: str, rt) -> None:
         if answer.related:
             st.caption("関連する可能性のある箇所")
             for j, hit in enumerate(answer.related):
-                with st.expander(f"{hit.title}・{hit.chunk.page_label}頁", key=f"related-{key}-{j}"):
+                label = escape_md(f"{hit.title}・{hit.chunk.page_label}頁")
+                with st.expander(label, key=f"related-{key}-{j}"):
                     st.html(highlighted_passage(hit.chunk.text, ()))
         return
     st.markdown(escape_md(answer.text))
     for c in answer.citations:
-        with st.expander(f"[{c.n}] {c.doc_title}・{c.page_label}頁", key=f"card-{key}-{c.n}"):
-            st.caption(c.heading or "（見出しなし）")
+        with st.expander(escape_md(f"[{c.n}] {c.doc_title}・{c.page_label}頁"), key=f"card-{key}-{c.n}"):
+            st.caption(escape_md(c.heading) if c.heading else "（見出しなし）")
             st.html(highlighted_passage(c.passage, c.spans))
             render_source(c, f"{key}-{c.n}", rt)
 
@@ -68,7 +69,7 @@ def chat_page() -> None:
         try:
             with st.status("資料を検索しています…", expanded=False) as status:
                 answer = ask(rt.searcher, question, [t["question"] for t in turns], doc_ids=chosen or None)
-                status.update(label=f"検索語: {answer.searched}", state="complete")
+                status.update(label=escape_md(f"検索語: {answer.searched}"), state="complete")
         except PolicyQAError as err:
             st.warning(err.ja)
             return
@@ -82,7 +83,7 @@ def render_turn(turn: dict, key: str, rt) -> None:
     with st.chat_message("user"):
         st.markdown(escape_md(turn["question"]))
     with st.chat_message("assistant"):
-        st.caption(f"検索語: {turn['answer'].searched}")
+        st.caption(escape_md(f"検索語: {turn['answer'].searched}"))
         render_answer(turn["answer"], key, rt)
 
 
