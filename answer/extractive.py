@@ -71,7 +71,8 @@ class Answer:
     abstained: bool
     related: tuple[Hit, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
-    note: str = ""  # why it abstained, when there is more to say than NOT_FOUND
+    note: str = ""  # why it abstained, or what the checks found in a generated answer
+    unsupported: tuple[str, ...] = ()  # generated sentences that no given passage supports
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,18 @@ def search_text(question: str, history: list[str]) -> str:
 
 
 def ask(
-    searcher, question: str, history: list[str] | None = None, doc_ids: list[str] | None = None, k: int = 10
+    searcher,
+    question: str,
+    history: list[str] | None = None,
+    doc_ids: list[str] | None = None,
+    k: int = 10,
+    llm=None,
+    on_token=None,
 ) -> Answer:
-    """Answer one question against the searcher's store; `history` holds the earlier questions, oldest first."""
+    """Answer one question against the searcher's store; `history` holds the earlier questions, oldest first.
+
+    With `llm` (an answer.llm.LLMConfig) the answer is generated from the top passages, streamed to
+    `on_token`, and checked; the extractive answer is the fallback whenever the endpoint or the checks fail."""
     if not question or not question.strip():
         raise PolicyQAError("質問を入力してください", "the question is empty", code="empty_question")
     searched = search_text(question, history or [])
@@ -68,4 +77,32 @@ def ask(
         return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), {"search_ms": search_ms}, note)
     threshold = getattr(searcher.embedder, "min_similarity", MIN_SIMILARITY)
     answer = compose(question, hits, searched=searched, min_similarity=threshold)
+    if llm is not None and not answer.abstained:
+        answer = _generated(question, searched, hits[:LLM_PASSAGES], llm, on_token) or answer
     return Answer(**{**answer.__dict__, "timings": {"search_ms": search_ms, **answer.timings}})
+
+
+LLM_PASSAGES = 5
+
+
+def _generated(question, searched, hits, llm, on_token) -> Answer | None:
+    """The LLM's answer, checked; None (keep the extractive one) when the endpoint fails or nothing holds up."""
+    from answer.llm import stream_answer
+    from answer.verify import verified_answer
+
+    parts: list[str] = []
+    try:
+        for token in stream_answer(llm, question, hits):
+            parts.append(token)
+            if on_token:
+                on_token(token)
+    except PolicyQAError as err:
+        extractive = compose(question, hits, searched=searched, min_similarity=-1.0)
+        return Answer(**{**extractive.__dict__, "note": f"{err.ja}。資料の文をそのまま示します"})
+    checked = verified_answer(question, searched, "".join(parts), hits)
+    if checked is None:
+        extractive = compose(question, hits, searched=searched, min_similarity=-1.0)
+        return Answer(
+            **{**extractive.__dict__, "note": "生成AIの回答を資料で確認できなかったため、資料の文をそのまま示します"}
+        )
+    return checked

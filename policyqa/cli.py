@@ -281,6 +281,7 @@ def answer_json(answer) -> dict:
         "abstained": answer.abstained,
         "searched": answer.searched,
         "note": answer.note,
+        "unsupported": list(answer.unsupported),
         "citations": [
             {
                 "n": c.n,
@@ -330,12 +331,14 @@ def ask(ctx, question, as_json, questions, docs) -> None:
     if questions:
         for row in _read_jsonl(questions):
             try:
-                out = answer_json(ask_question(runtime.searcher, str(row.get("question", "")), doc_ids=doc_ids))
+                out = answer_json(
+                    ask_question(runtime.searcher, str(row.get("question", "")), doc_ids=doc_ids, llm=runtime.llm)
+                )
             except PolicyQAError as err:
                 out = {"error": err.en, "code": err.code}
             click.echo(json.dumps({"id": row.get("id"), **out}, ensure_ascii=False))
         return
-    answer = ask_question(runtime.searcher, question, doc_ids=doc_ids)
+    answer = ask_question(runtime.searcher, question, doc_ids=doc_ids, llm=runtime.llm)
     if as_json:
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=1))
     else:

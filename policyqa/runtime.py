@@ -45,6 +45,16 @@ class Runtime:
     searcher: Searcher
     library: Library
 
+    @property
+    def llm(self):
+        """The optional generated-answer endpoint (POLICYQA_LLM_URL), or None for extractive answers only."""
+        if not self.settings.llm_url:
+            return None
+        from answer.llm import LLMConfig
+
+        s = self.settings
+        return LLMConfig(s.llm_url, s.llm_model, s.llm_api_key, s.llm_timeout_s)
+
 
 def open_runtime(settings: Settings, embedder: Embedder | None = None) -> Runtime:
     embedder = embedder or load_embedder(settings)

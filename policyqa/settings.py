@@ -30,6 +30,10 @@ class Settings:
     read_only: bool
     admin_password: str | None
     min_similarity: float | None
+    llm_url: str | None = None
+    llm_model: str = "local"
+    llm_api_key: str | None = None
+    llm_timeout_s: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,4 +51,8 @@ class Settings:
             read_only=_flag(env.get("POLICYQA_READ_ONLY")),
             admin_password=env.get("POLICYQA_ADMIN_PASSWORD") or None,
             min_similarity=float(env["POLICYQA_MIN_SIMILARITY"]) if env.get("POLICYQA_MIN_SIMILARITY") else None,
+            llm_url=env.get("POLICYQA_LLM_URL") or None,
+            llm_model=env.get("POLICYQA_LLM_MODEL") or "local",
+            llm_api_key=env.get("POLICYQA_LLM_API_KEY") or None,
+            llm_timeout_s=float(env.get("POLICYQA_LLM_TIMEOUT") or 60),
         )

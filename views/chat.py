@@ -23,6 +23,10 @@ def render_answer(answer, key: str, rt) -> None:
                     st.html(highlighted_passage(hit.chunk.text, ()))
         return
     st.markdown(escape_md(answer.text))
+    if answer.note:
+        st.caption(escape_md(answer.note))
+    for sentence in answer.unsupported:  # generated sentences no given passage supports
+        st.warning(escape_md(f"根拠を確認できない文: {sentence}"))
     for c in answer.citations:
         with st.expander(escape_md(f"[{c.n}] {c.doc_title}・{c.page_label}頁"), key=f"card-{key}-{c.n}"):
             st.caption(escape_md(c.heading) if c.heading else "（見出しなし）")
@@ -67,8 +71,16 @@ def chat_page() -> None:
         st.markdown(escape_md(question))
     with st.chat_message("assistant"):
         try:
+            streamed = st.empty()
+            tokens: list[str] = []
+
+            def show(token: str) -> None:  # the generated answer as it streams, checked before it is kept
+                tokens.append(token)
+                streamed.markdown(escape_md("".join(tokens)))
+
             with st.status("資料を検索しています…", expanded=False) as status:
-                answer = ask(rt.searcher, question, [t["question"] for t in turns], doc_ids=chosen or None)
+                history = [t["question"] for t in turns]
+                answer = ask(rt.searcher, question, history, doc_ids=chosen or None, llm=rt.llm, on_token=show)
                 status.update(label=escape_md(f"検索語: {answer.searched}"), state="complete")
         except PolicyQAError as err:
             st.warning(err.ja)

@@ -1,0 +1,67 @@
+"""Optional generated answers from a local OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp's server).
+
+The passages go into the user message as clearly delimited, numbered data; the instructions (prompts/) go into
+the system message and say that text inside passages is never an instruction. What the model writes is not
+trusted: answer/verify.py checks every citation and sentence against the passages that were given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.search import Hit
+from policyqa.errors import PolicyQAError
+
+PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
+_LATIN = re.compile(r"[A-Za-z]")
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    url: str
+    model: str = "local"
+    api_key: str | None = None
+    timeout_s: float = 60.0
+
+
+def question_language(question: str) -> str:
+    return "ja" if _JAPANESE.search(question) or not _LATIN.search(question) else "en"
+
+
+def build_messages(question: str, hits: list[Hit]) -> list[dict]:
+    """System instructions by the question's language; passages numbered from 1, with title and page."""
+    system = (PROMPTS / f"answer_{question_language(question)}.txt").read_text(encoding="utf-8")
+    blocks = [
+        f'<passage n="{n}" title="{h.title}" page="{h.chunk.page_label}">\n{h.chunk.text}\n</passage>'
+        for n, h in enumerate(hits, start=1)
+    ]
+    user = "資料 (passages):\n" + "\n".join(blocks) + f"\n\n質問 (question): {question}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def stream_answer(config: LLMConfig, question: str, hits: list[Hit]) -> Iterator[str]:
+    """Yield the answer's text as the endpoint streams it; raise PolicyQAError when it fails or is slow."""
+    import openai
+
+    client = openai.OpenAI(
+        base_url=config.url, api_key=config.api_key or "not-needed", timeout=config.timeout_s, max_retries=0
+    )
+    try:
+        stream = client.chat.completions.create(
+            model=config.model, messages=build_messages(question, hits), stream=True, temperature=0.1
+        )
+        for event in stream:
+            if event.choices and event.choices[0].delta and event.choices[0].delta.content:
+                yield event.choices[0].delta.content
+    except openai.APITimeoutError as err:
+        raise PolicyQAError(
+            "生成AIの応答が時間内に返りませんでした", "the LLM endpoint timed out", code="llm_timeout"
+        ) from err
+    except openai.OpenAIError as err:
+        raise PolicyQAError(
+            "生成AIに接続できませんでした", f"the LLM endpoint failed: {type(err).__name__}", code="llm_error"
+        ) from err
