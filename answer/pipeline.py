@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 
 from answer.extractive import MIN_SIMILARITY, NOT_FOUND, Answer, compose
 from index.keyword import tokenize
@@ -78,15 +79,16 @@ def ask(
     threshold = getattr(searcher.embedder, "min_similarity", MIN_SIMILARITY)
     answer = compose(question, hits, searched=searched, min_similarity=threshold)
     if llm is not None and not answer.abstained:
-        answer = _generated(question, searched, hits[:LLM_PASSAGES], llm, on_token) or answer
-    return Answer(**{**answer.__dict__, "timings": {"search_ms": search_ms, **answer.timings}})
+        generated, note = _generated(question, searched, hits[:LLM_PASSAGES], llm, on_token)
+        answer = generated or replace(answer, note=note)  # the extractive answer is the fallback
+    return replace(answer, timings={"search_ms": search_ms, **answer.timings})
 
 
 LLM_PASSAGES = 5
 
 
-def _generated(question, searched, hits, llm, on_token) -> Answer | None:
-    """The LLM's answer, checked; None (keep the extractive one) when the endpoint fails or nothing holds up."""
+def _generated(question, searched, hits, llm, on_token) -> tuple[Answer | None, str]:
+    """The LLM's answer, checked, or (None, why not) when the endpoint fails or nothing of it holds up."""
     from answer.llm import stream_answer
     from answer.verify import verified_answer
 
@@ -97,12 +99,8 @@ def _generated(question, searched, hits, llm, on_token) -> Answer | None:
             if on_token:
                 on_token(token)
     except PolicyQAError as err:
-        extractive = compose(question, hits, searched=searched, min_similarity=-1.0)
-        return Answer(**{**extractive.__dict__, "note": f"{err.ja}。資料の文をそのまま示します"})
+        return None, f"{err.ja}。資料の文をそのまま示します"
     checked = verified_answer(question, searched, "".join(parts), hits)
     if checked is None:
-        extractive = compose(question, hits, searched=searched, min_similarity=-1.0)
-        return Answer(
-            **{**extractive.__dict__, "note": "生成AIの回答を資料で確認できなかったため、資料の文をそのまま示します"}
-        )
-    return checked
+        return None, "生成AIの回答を資料で確認できなかったため、資料の文をそのまま示します"
+    return checked, ""

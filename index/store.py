@@ -152,9 +152,6 @@ class Store:
         records = [DocumentRecord.from_metadata(m) for m in got["metadatas"] or []]
         return sorted(records, key=lambda r: (r.title, r.source))
 
-    def signature(self) -> str:
-        return signature_of(self.documents())
-
     def activate(self, record: DocumentRecord) -> None:
         # One upsert is the switch-over between versions; the 1-d vector is a placeholder (Chroma needs one).
         self.documents_col.upsert(ids=[record.source], embeddings=[[1.0]], metadatas=[record.to_metadata()])

@@ -199,8 +199,9 @@ def init(ctx: click.Context, sample_dir: Path) -> None:
 
         fetch(settings.cache_dir, say=lambda m: click.echo(m, err=True))
     runtime = _runtime(ctx)
-    if runtime.store.documents():
-        click.echo(f"store ready: {len(runtime.store.documents())} documents")
+    records = runtime.store.documents()
+    if records:
+        click.echo(f"store ready: {len(records)} documents")
         return
     samples = sorted(sample_dir.glob("*.pdf"))
     if samples and not settings.read_only:

@@ -43,7 +43,16 @@ def render_source(citation, key: str, rt) -> None:
         page = page_pdf(path, citation.page)
         if page:
             st.pdf(page, height=600)
-    st.download_button("資料をダウンロード", data=path.read_bytes(), file_name=record.source, key=f"dl-{key}")
+    data = _file_bytes(str(path), path.stat().st_mtime_ns)
+    st.download_button("資料をダウンロード", data=data, file_name=record.source, key=f"dl-{key}")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _file_bytes(path: str, mtime_ns: int) -> bytes:
+    """A source file's bytes, read once rather than on every rerun of the page (mtime keys a new version)."""
+    from pathlib import Path
+
+    return Path(path).read_bytes()
 
 
 def chat_page() -> None:
