@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from index.embedder import Embedder
+from index.keyword import SegmentCache
 from index.store import DocumentRecord, Store
 from ingest.document import doc_id_of, parse_document
 from ingest.load import SUFFIXES
@@ -71,9 +72,16 @@ def expand_paths(paths: list[Path]) -> Iterator[Path]:
 
 class Library:
     def __init__(
-        self, store: Store, embedder: Embedder, data_dir: Path, max_chars: int = 400, max_bytes: int | None = None
+        self,
+        store: Store,
+        embedder: Embedder,
+        data_dir: Path,
+        max_chars: int = 400,
+        max_bytes: int | None = None,
+        keyword_dir: Path | None = None,
     ):
         self.max_bytes = max_bytes
+        self.keyword_cache = SegmentCache(keyword_dir)
         self.reused = 0  # vectors reused from the store instead of embedded (for benchmarks and tests)
         self.store = store
         self.embedder = embedder
@@ -149,6 +157,7 @@ class Library:
         file_name = f"{doc.doc_id}{PurePath(source).suffix.lower()}"
         try:
             self._write_chunks(doc.chunks, doc.title, progress)
+            self.keyword_cache.write(doc.doc_id, doc.chunks)  # searchers load it instead of tokenising
             self.files_dir.mkdir(parents=True, exist_ok=True)
             tmp = self.files_dir / f".{file_name}.tmp"
             tmp.write_bytes(data)
@@ -205,6 +214,7 @@ class Library:
 
     def _drop_version(self, record: DocumentRecord) -> None:
         self.store.delete_chunks(record.doc_id)
+        self.keyword_cache.forget(record.doc_id)
         if record.file_name:
             (self.files_dir / record.file_name).unlink(missing_ok=True)
 

@@ -213,13 +213,11 @@ class Store:
                 return out
             offset += 5000
 
-    def active_chunks(self) -> list[Chunk]:
-        """Every chunk of every active document (the keyword index is built from this)."""
-        active = sorted({r.doc_id for r in self.documents()})
-        if not active:
-            return []
-        got = self._all(include=["documents", "metadatas"], where=_doc_filter(active))
-        return [chunk_from(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """Every chunk of one document version, in order (a keyword segment is built from this)."""
+        got = self._all(include=["documents", "metadatas"], where={"doc_id": doc_id})
+        chunks = [chunk_from(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        return sorted(chunks, key=lambda c: c.id)
 
     def get_chunks(self, ids: list[str]) -> list[Chunk]:
         if not ids:
@@ -228,14 +226,33 @@ class Store:
         by_id = {i: chunk_from(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
         return [by_id[i] for i in ids if i in by_id]
 
-    def query(self, embedding: np.ndarray, k: int, doc_ids: list[str]) -> list[tuple[Chunk, float]]:
-        """Nearest chunks among `doc_ids` by cosine; returns (chunk, cosine similarity)."""
+    def query(
+        self, embedding: np.ndarray, k: int, doc_ids: list[str], every_active: bool = False
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest chunks among `doc_ids` by cosine; returns (chunk, cosine similarity).
+
+        `every_active`: `doc_ids` are all the active documents. Then the query runs unfiltered and drops the
+        few chunks of inactive versions (an ingest in progress, a replaced version not yet collected): a
+        `doc_id $in [...]` filter makes Chroma list every allowed id before the HNSW search, 279 ms at 100k
+        chunks against 4 ms unfiltered. Too few left after dropping → the filtered query, which is exact.
+        """
         if not doc_ids:
+            return []
+        if every_active:
+            allowed = set(doc_ids)
+            got = self._query(embedding, 2 * k, None)
+            hits = [(c, s) for c, s in got if c.doc_id in allowed]
+            if len(hits) >= k or len(got) == len(hits):
+                return hits[:k]
+        return self._query(embedding, k, _doc_filter(doc_ids))
+
+    def _query(self, embedding: np.ndarray, k: int, where: dict | None) -> list[tuple[Chunk, float]]:
+        if k <= 0:
             return []
         got = self.chunks.query(
             query_embeddings=np.asarray([embedding], dtype=np.float32),
             n_results=k,
-            where=_doc_filter(doc_ids),
+            where=where,
             include=["documents", "metadatas", "distances"],
         )
         return [

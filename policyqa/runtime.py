@@ -60,11 +60,13 @@ def open_runtime(settings: Settings, embedder: Embedder | None = None) -> Runtim
     embedder = embedder or load_embedder(settings)
     client = open_client(Path(settings.data_dir), settings.chroma_url)
     store = Store(client, embedder.model_id, embedder.dim)
+    keyword_dir = Path(settings.data_dir) / "keyword"
     library = Library(
         store,
         embedder,
         Path(settings.data_dir),
         max_chars=settings.chunk_chars,
         max_bytes=settings.upload_limit_mb * 1024 * 1024,
+        keyword_dir=keyword_dir,
     )
-    return Runtime(settings, embedder, store, Searcher(store, embedder), library)
+    return Runtime(settings, embedder, store, Searcher(store, embedder, keyword_dir=keyword_dir), library)

@@ -34,3 +34,23 @@ def test_empty_store_and_empty_query_give_no_hits(runtime):
     assert runtime.searcher.search("審査", k=5) == []
     _ingest(runtime, "guide.pdf", sample_guideline())
     assert runtime.searcher.search("   ", k=5) == []
+
+
+def test_keyword_segments_are_cached_per_document_version(runtime, tmp_path):
+    """Ingest writes the document's keyword segment; another process's searcher loads it instead of
+    tokenising; replacing or removing the document removes the file of the old version."""
+    from index.search import Searcher
+    from index.store import Store, open_client
+
+    first = _ingest(runtime, "memo.txt", "第1章 連絡\n審査結果の通知は郵送で行います。".encode())
+    folder = tmp_path / "data" / "keyword"
+    assert [p.name.split("-")[0] for p in folder.glob("*.npz")] == [first.doc_id]
+    store = Store(open_client(tmp_path / "data"), runtime.embedder.model_id, runtime.embedder.dim)
+    store.document_chunks = None  # a load from Chroma would now fail: the file must be used
+    other = Searcher(store, runtime.embedder, keyword_dir=folder)
+    assert other.search("審査結果の通知", k=1, mode="keyword")[0].chunk.doc_id == first.doc_id
+    second = _ingest(runtime, "memo.txt", "第1章 連絡\n審査結果の通知は電子メールで行います。".encode())
+    assert [p.name.split("-")[0] for p in folder.glob("*.npz")] == [second.doc_id]
+    with runtime.library.writing():
+        runtime.library.remove("memo.txt")
+    assert list(folder.glob("*.npz")) == []
