@@ -32,18 +32,29 @@ def question_language(question: str) -> str:
     return "ja" if _JAPANESE.search(question) or not _LATIN.search(question) else "en"
 
 
-def build_messages(question: str, hits: list[Hit]) -> list[dict]:
-    """System instructions by the question's language; passages numbered from 1, with title and page."""
-    system = (PROMPTS / f"answer_{question_language(question)}.txt").read_text(encoding="utf-8")
+def build_messages(question: str, hits: list[Hit], focus: dict[str, str] | None = None) -> list[dict]:
+    """System instructions by the question's language; passages numbered from 1, with title and page.
+
+    `focus` (chunk id → sentences of that passage the extractive answerer picked) is shown first in the
+    passage as its key point: a small model then answers from the right row of a table, not a neighbour."""
+    focus = focus or {}
+    language = question_language(question)
+    system = (PROMPTS / f"answer_{language}.txt").read_text(encoding="utf-8")
+    # Repeated after the question: small local models follow the format when it is the last thing they read.
+    reminder = (PROMPTS / f"reminder_{language}.txt").read_text(encoding="utf-8")
     blocks = [
-        f'<passage n="{n}" title="{h.title}" page="{h.chunk.page_label}">\n{h.chunk.text}\n</passage>'
+        f'<passage n="{n}" title="{h.title}" page="{h.chunk.page_label}">\n'
+        + (f"要点 (key point): {focus[h.chunk.id]}\n本文 (text): " if h.chunk.id in focus else "")
+        + f"{h.chunk.text}\n</passage>"
         for n, h in enumerate(hits, start=1)
     ]
-    user = "資料 (passages):\n" + "\n".join(blocks) + f"\n\n質問 (question): {question}"
+    user = "資料 (passages):\n" + "\n".join(blocks) + f"\n\n質問 (question): {question}\n\n{reminder}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def stream_answer(config: LLMConfig, question: str, hits: list[Hit]) -> Iterator[str]:
+def stream_answer(
+    config: LLMConfig, question: str, hits: list[Hit], focus: dict[str, str] | None = None
+) -> Iterator[str]:
     """Yield the answer's text as the endpoint streams it; raise PolicyQAError when it fails or is slow."""
     import openai
 
@@ -52,7 +63,7 @@ def stream_answer(config: LLMConfig, question: str, hits: list[Hit]) -> Iterator
     )
     try:
         stream = client.chat.completions.create(
-            model=config.model, messages=build_messages(question, hits), stream=True, temperature=0.1
+            model=config.model, messages=build_messages(question, hits, focus), stream=True, temperature=0.1
         )
         for event in stream:
             if event.choices and event.choices[0].delta and event.choices[0].delta.content:

@@ -19,7 +19,8 @@ from ingest.chunk import sentence_spans
 
 _MARK = re.compile(r"\[(\d+)\]")
 _NUMBER = re.compile(r"\d[\d,.]*")
-_TRAILING_MARKS = re.compile(r"([。．.!?！？])[ \t]*((?:\[\d+\])+)")
+_TRAILING_MARKS = re.compile(r"([。．.!?！？])\s*((?:\[\d+\])+)")
+_MARKS_LINE = re.compile(r"\s*\n\s*((?:\[\d+\]\s*)+)(?=\n|$)")  # markers alone on the next line
 MIN_OVERLAP = 0.3  # share of a Japanese sentence's bigrams found in the passages it cites
 
 
@@ -39,8 +40,9 @@ def _numbers(text: str) -> set[str]:
 
 
 def check_sentences(text: str, hits: list[Hit]) -> list[CheckedSentence]:
-    # "…します。[1]" → "…します[1]。": a marker after the full stop belongs to the sentence before it
-    text = _TRAILING_MARKS.sub(r"\2\1", text)
+    # "…します。[1]" → "…します[1]。": a marker after the full stop belongs to the sentence before it, also
+    # when a small model puts it on a line of its own ("…です。\n\n[1]", seen from Qwen2.5-1.5B)
+    text = _TRAILING_MARKS.sub(r"\2\1", _MARKS_LINE.sub(lambda m: m.group(1).strip(), text))
     out = []
     for start, end in sentence_spans(text):
         sentence = text[start:end].strip()

@@ -59,6 +59,7 @@ class SentenceTransformerEmbedder:
         batch_size: int = 8,
         min_similarity: float = 0.38,
         precision: str = "bf16",
+        dim: int | None = None,
     ):
         set_offline_env()
         try:
@@ -67,7 +68,10 @@ class SentenceTransformerEmbedder:
             raise ModelError("埋め込みモデルのライブラリがありません", f"sentence-transformers missing: {err}") from err
         device = _resolve_device(device)
         try:
-            self.model = SentenceTransformer(str(name_or_path), device=device, local_files_only=True)
+            # `dim`: Matryoshka truncation (EmbeddingGemma: 512/256/128). Measured at 256 on the evaluation set:
+            # recall@5 unchanged, recall@1 -2.1 and MRR -1.1 points; Chroma query 7.1 vs 9.2 ms and disk 828 vs
+            # 1,026 MB at 100k chunks. Full size stays the default; a very large library may choose 256.
+            self.model = SentenceTransformer(str(name_or_path), device=device, local_files_only=True, truncate_dim=dim)
         except Exception as err:  # noqa: BLE001 — hub, OS and format errors all mean "cannot load"
             raise ModelError(
                 f"埋め込みモデルを読み込めません: {name_or_path}",
@@ -83,6 +87,8 @@ class SentenceTransformerEmbedder:
                 "精度の指定が不正です（bf16 か fp32）", f"unknown precision {precision!r}: use bf16 or fp32"
             )
         self.model_id = Path(str(name_or_path)).name or str(name_or_path)
+        if dim:  # a store of truncated vectors is another model's store: mixing them is refused
+            self.model_id = f"{self.model_id}@{dim}"
         # Calibrated for EmbeddingGemma on the dev set (see answer/extractive.py); other models keep it
         # unless POLICYQA_MIN_SIMILARITY says otherwise.
         self.min_similarity = min_similarity

@@ -30,7 +30,7 @@ HASH_MODEL = "policyqa-hash"
 def load_embedder(settings: Settings) -> Embedder:
     embedder = HashEmbedder() if settings.embed_model == HASH_MODEL else None
     embedder = embedder or SentenceTransformerEmbedder(
-        model_location(settings), device=settings.device, precision=settings.precision
+        model_location(settings), device=settings.device, precision=settings.precision, dim=settings.embed_dim
     )
     if settings.min_similarity is not None:
         embedder.min_similarity = settings.min_similarity

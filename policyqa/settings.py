@@ -34,6 +34,7 @@ class Settings:
     llm_model: str = "local"
     llm_api_key: str | None = None
     llm_timeout_s: float = 60.0
+    embed_dim: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -55,4 +56,5 @@ class Settings:
             llm_model=env.get("POLICYQA_LLM_MODEL") or "local",
             llm_api_key=env.get("POLICYQA_LLM_API_KEY") or None,
             llm_timeout_s=float(env.get("POLICYQA_LLM_TIMEOUT") or 60),
+            embed_dim=int(env["POLICYQA_EMBED_DIM"]) if env.get("POLICYQA_EMBED_DIM") else None,
         )

@@ -35,3 +35,25 @@ def test_dev_set_answerable_questions_all_in_top_5(sample_runtime):
         ranks[row["id"]] = first_hit_rank([h.chunk.text for h in hits], row["evidence"])
     missed = {q: r for q, r in ranks.items() if r is None}
     assert len(ranks) == 14 and not missed, missed
+
+
+def test_matryoshka_dimension_is_a_different_store(tmp_path, real_embedder):
+    """POLICYQA_EMBED_DIM=256 truncates the real model's vectors (unit length again), and a store built at
+    full size refuses the truncated model instead of mixing the two."""
+    import numpy as np
+    from conftest import settings_for
+
+    from policyqa.errors import ModelError
+    from policyqa.runtime import load_embedder, open_runtime
+
+    settings = settings_for(tmp_path / "data", POLICYQA_EMBED_DIM="256")
+    small = load_embedder(settings)
+    vecs = small.embed_queries(["京都議定書の削減目標"])
+    assert small.dim == 256 and vecs.shape == (1, 256)
+    assert np.linalg.norm(vecs[0]) == pytest.approx(1.0, abs=1e-3)
+    full = real_embedder.embed_queries(["京都議定書の削減目標"])[0]
+    cosine = float(vecs[0] @ (full[:256] / np.linalg.norm(full[:256])))
+    assert cosine > 0.99  # the leading 256 dimensions of the same embedding, not another one
+    open_runtime(settings_for(tmp_path / "data"), real_embedder)
+    with pytest.raises(ModelError, match="embeddinggemma-300m@256"):
+        open_runtime(settings, small)

@@ -37,6 +37,7 @@ class FakeLLM(BaseHTTPRequestHandler):
         n = next((p for p, text in passages if "60日以内" in text), "1")
         text = {
             "correct": f"審査結果は、申請書類の受付から60日以内に通知されます。[{n}]",
+            "own_line": f"審査結果は、申請書類の受付から60日以内に通知されます。\n\n[{n}]",
             "mixed": f"審査結果は、申請書類の受付から60日以内に通知されます。[{n}]\n手数料は3,000円です。[{n}]",
             "not_given": "審査結果は、申請書類の受付から60日以内に通知されます。[9]",
             "wrong_number": f"審査結果は、申請書類の受付から90日以内に通知されます。[{n}]",
@@ -97,6 +98,17 @@ def test_correct_citations_are_kept_and_streamed(store, llm):
     (c,) = answer.citations
     assert "60日以内" in c.passage and c.doc_title == "区市町村カーボン・オフセット手続指針"
     assert all(c.passage[s:e] in c.quote for s, e in c.spans)
+
+
+def test_small_model_habits_the_checker_accepts(store, llm):
+    """A marker on a line of its own (Qwen2.5-1.5B does this) still cites the sentence before it; the passage
+    the extractive answer quotes comes first, with that sentence as its key point."""
+    answer, _ = _ask(store, llm, "own_line")
+    assert answer.note == "" and len(answer.citations) == 1 and "60日以内" in answer.citations[0].quote
+    user = FakeLLM.requests[-1]["messages"][-1]["content"]
+    first = re.search(r'<passage n="1"[^>]*>\n(.*?)\n</passage>', user, flags=re.S).group(1)
+    assert first.startswith("要点 (key point): ") and "60日以内" in first.splitlines()[0]
+    assert user.count("<passage ") <= 3 and user.rstrip().endswith("とだけ答えてください。")
 
 
 def test_a_citation_to_a_passage_not_given_falls_back_to_extractive(store, llm):
