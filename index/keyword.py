@@ -38,7 +38,9 @@ MAX_RECENT = 8  # segments searched one by one before they are merged into the b
 
 _STRIP = re.compile(r"[・·\-‐_/]+")
 _TERMS = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]{2,}")  # kanji / katakana words in a question
-_QUESTION_TERMS = {"西暦", "和暦"}  # words about how to answer, not what to look for
+# Words about the form of the answer, not what to look for: "どのような種類がありますか" must not make the
+# answerer abstain because a report lists kinds without using the word 種類 (dev question d10 on the sample).
+_QUESTION_TERMS = {"西暦", "和暦", "種類", "理由", "内容", "名称", "時期"}
 _RUNS = re.compile(r"[a-z0-9.%]+|[\u3005\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
 _HASHED = 1 << 62
 

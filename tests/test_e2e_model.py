@@ -37,6 +37,21 @@ def test_dev_set_answerable_questions_all_in_top_5(sample_runtime):
     assert len(ranks) == 14 and not missed, missed
 
 
+@pytest.mark.skipif(not DEV_QA.exists(), reason="shared/eval/dev_qa.jsonl not present beside the checkout")
+def test_dev_set_answered_from_the_sample_alone(sample_runtime):
+    """The bundled sample is all a fresh install has: every answerable dev question is answered from it with
+    its answer keys (a question word absent from the report, 種類, once made d10 abstain here)."""
+    from answer.evidence import squash
+    from answer.pipeline import ask
+
+    wrong = {}
+    for row in _dev_questions():
+        answer = ask(sample_runtime.searcher, row["question"])
+        if answer.abstained or not all(squash(k) in squash(answer.text) for k in row["answer_keys"]):
+            wrong[row["id"]] = answer.note or answer.text[:60]
+    assert len(wrong) <= 1, wrong  # 14/14 measured; one allowed for HNSW run-to-run variation
+
+
 def test_matryoshka_dimension_is_a_different_store(tmp_path, real_embedder):
     """POLICYQA_EMBED_DIM=256 truncates the real model's vectors (unit length again), and a store built at
     full size refuses the truncated model instead of mixing the two."""
@@ -50,7 +65,7 @@ def test_matryoshka_dimension_is_a_different_store(tmp_path, real_embedder):
     small = load_embedder(settings)
     vecs = small.embed_queries(["京都議定書の削減目標"])
     assert small.dim == 256 and vecs.shape == (1, 256)
-    assert np.linalg.norm(vecs[0]) == pytest.approx(1.0, abs=1e-3)
+    assert np.linalg.norm(vecs[0]) == pytest.approx(1.0, abs=1e-2)  # normalised in bfloat16
     full = real_embedder.embed_queries(["京都議定書の削減目標"])[0]
     cosine = float(vecs[0] @ (full[:256] / np.linalg.norm(full[:256])))
     assert cosine > 0.99  # the leading 256 dimensions of the same embedding, not another one
