@@ -115,4 +115,9 @@ def _generated(question, searched, hits, focus, llm, on_token) -> tuple[Answer |
     checked = verified_answer(question, searched, "".join(parts), hits)
     if checked is None:
         return None, "生成AIの回答を資料で確認できなかったため、資料の文をそのまま示します"
+    if checked.abstained:
+        # The model found no answer where the extractive answerer found a close passage (a 1.5B model did so
+        # for a plainly answered date): show that passage's sentences, the answer the product gives without
+        # a model, rather than lose them.
+        return None, "生成AIは資料から回答を作れませんでした。関連する記述をそのまま示します"
     return checked, ""

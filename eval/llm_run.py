@@ -51,9 +51,10 @@ def run_one(rt, config: LLMConfig, q) -> dict:
     given = min(LLM_PASSAGES, len(rt.searcher.search(search_text(q.question, list(q.history)), k=10)))
     marks = [int(n) for n in _MARK.findall(text)]
     if not text:
-        outcome = "abstained before the model (no passage close enough)" if answer.abstained else "no model output"
+        why = answer.note or "no passage close enough"
+        outcome = f"abstained before the model ({why})" if answer.abstained else "no model output"
     elif NOT_FOUND in text:
-        outcome = "model declined"
+        outcome = "model declined; extractive sentences shown" if not answer.abstained else "model declined"
     elif "そのまま示します" in (answer.note or ""):
         outcome = "extractive fallback (" + answer.note.split("。")[0] + ")"
     else:

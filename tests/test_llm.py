@@ -125,9 +125,12 @@ def test_unsupported_number_is_rejected_and_flagged(store, llm):
     assert "資料にない数値: 3000" in mixed.note
 
 
-def test_refusal_is_an_abstention(store, llm):
+def test_a_refusal_shows_the_extractive_sentences_with_a_note(store, llm):
+    """The model says the passages do not answer, but the extractive answerer found a close one: its exact
+    sentences are shown (what the product shows without a model), marked as such."""
     answer, _ = _ask(store, llm, "refusal")
-    assert answer.abstained and answer.text == NOT_FOUND
+    assert not answer.abstained and NOT_FOUND not in answer.text
+    assert "回答を作れませんでした" in answer.note and any("60日以内" in c.quote for c in answer.citations)
 
 
 def test_passages_are_data_and_an_obeyed_injection_is_not_shown(store, llm):
