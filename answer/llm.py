@@ -48,7 +48,11 @@ def build_messages(question: str, hits: list[Hit], focus: dict[str, str] | None 
         + f"{h.chunk.text}\n</passage>"
         for n, h in enumerate(hits, start=1)
     ]
-    user = "資料 (passages):\n" + "\n".join(blocks) + f"\n\n質問 (question): {question}\n\n{reminder}"
+    # …and once more just before the question, where a small model looks last.
+    # Delimited like the passages: it is passage text, data, never an instruction.
+    key = [f'<key n="{n}">{focus[h.chunk.id]}</key>' for n, h in enumerate(hits, start=1) if h.chunk.id in focus]
+    key_lines = "最も関連する記述 (most relevant):\n" + "\n".join(key) + "\n\n" if key else ""
+    user = "資料 (passages):\n" + "\n".join(blocks) + f"\n\n{key_lines}質問 (question): {question}\n\n{reminder}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -62,8 +66,10 @@ def stream_answer(
         base_url=config.url, api_key=config.api_key or "not-needed", timeout=config.timeout_s, max_retries=0
     )
     try:
+        # Greedy decoding: the same question and passages give the same answer (an official asking twice, and
+        # the evaluation, see one answer, not a sample).
         stream = client.chat.completions.create(
-            model=config.model, messages=build_messages(question, hits, focus), stream=True, temperature=0.1
+            model=config.model, messages=build_messages(question, hits, focus), stream=True, temperature=0.0
         )
         for event in stream:
             if event.choices and event.choices[0].delta and event.choices[0].delta.content:

@@ -29,6 +29,7 @@ class CheckedSentence:
     text: str
     cites: tuple[int, ...]
     problems: tuple[str, ...]
+    cited_by_model: tuple[int, ...] | None = None  # set when the checker moved the citation (see below)
 
     @property
     def supported(self) -> bool:
@@ -55,16 +56,29 @@ def check_sentences(text: str, hits: list[Hit]) -> list[CheckedSentence]:
             problems.append("no citation")
         bad = [n for n in cites if not 1 <= n <= len(hits)]
         problems += [f"cites passage [{n}], which was not given" for n in bad]
-        cited = " ".join(hits[n - 1].chunk.text for n in cites if 1 <= n <= len(hits))
-        if cited:
-            missing = _numbers(body) - _numbers(cited)
-            problems += [f"{m} is not in the cited passage" for m in sorted(missing)]
-            words = set(tokenize(body))
-            japanese = {w for w in words if not w.isascii()}
-            if japanese and len(japanese & set(tokenize(cited))) / len(japanese) < MIN_OVERLAP:
-                problems.append("the cited passage does not say this")
+        problems += _support_problems(body, [hits[n - 1] for n in cites if 1 <= n <= len(hits)])
+        if cites and problems and not bad:
+            # A small model often cites the wrong one of the passages it was given. When exactly what the
+            # sentence says (its numbers, most of its words) is in another given passage, cite that one and
+            # say so; a sentence no given passage supports stays unsupported.
+            moved = next((n for n in range(1, len(hits) + 1) if not _support_problems(body, [hits[n - 1]])), None)
+            if moved is not None:
+                out.append(CheckedSentence(body, (moved,), (), cites))
+                continue
         out.append(CheckedSentence(body, cites, tuple(problems)))
     return out
+
+
+def _support_problems(body: str, cited_hits: list[Hit]) -> list[str]:
+    """Why the cited passages do not support the sentence: numbers missing, or too few of its words."""
+    cited = " ".join(h.chunk.text for h in cited_hits)
+    if not cited:
+        return []
+    problems = [f"{m} is not in the cited passage" for m in sorted(_numbers(body) - _numbers(cited))]
+    japanese = {w for w in tokenize(body) if not w.isascii()}
+    if japanese and len(japanese & set(tokenize(cited))) / len(japanese) < MIN_OVERLAP:
+        problems.append("the cited passage does not say this")
+    return problems
 
 
 def unknown_numbers(text: str, hits: list[Hit]) -> list[str]:
@@ -113,8 +127,10 @@ def verified_answer(question: str, searched: str, text: str, hits: list[Hit]) ->
     lines = [f"{c.text} " + "".join(f"[{n}]" for n in c.cites) for c in checked]
     unsupported = [f"{c.text}（{'; '.join(c.problems)}）" for c in checked if not c.supported]
     flagged = unknown_numbers(text, hits)
+    moved = sum(c.cited_by_model is not None for c in checked)
     note = "; ".join(
         ([f"根拠を確認できない文: {len(unsupported)}"] if unsupported else [])
+        + ([f"引用番号を資料に合わせて訂正した文: {moved}"] if moved else [])
         + ([f"資料にない数値: {', '.join(flagged)}"] if flagged else [])
     )
     return Answer(

@@ -35,9 +35,11 @@ class FakeLLM(BaseHTTPRequestHandler):
         user = body["messages"][-1]["content"]
         passages = re.findall(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', user, flags=re.S)
         n = next((p for p, text in passages if "60日以内" in text), "1")
+        other = next((p for p, text in passages if "60日以内" not in text), "1")
         text = {
             "correct": f"審査結果は、申請書類の受付から60日以内に通知されます。[{n}]",
             "own_line": f"審査結果は、申請書類の受付から60日以内に通知されます。\n\n[{n}]",
+            "wrong_passage": f"審査結果は、申請書類の受付から60日以内に通知されます。[{other}]",
             "mixed": f"審査結果は、申請書類の受付から60日以内に通知されます。[{n}]\n手数料は3,000円です。[{n}]",
             "not_given": "審査結果は、申請書類の受付から60日以内に通知されます。[9]",
             "wrong_number": f"審査結果は、申請書類の受付から90日以内に通知されます。[{n}]",
@@ -111,6 +113,16 @@ def test_small_model_habits_the_checker_accepts(store, llm):
     assert user.count("<passage ") <= 3 and user.rstrip().endswith("とだけ答えてください。")
 
 
+def test_a_citation_to_the_wrong_given_passage_is_moved_and_said(store, llm):
+    """The sentence is right but cites another of the given passages (a small model's habit): the citation
+    moves to the passage that says it, and the note says so."""
+    answer, tokens = _ask(store, llm, "wrong_passage")
+    wrong = int(re.search(r"\[(\d+)\]", "".join(tokens)).group(1))
+    (c,) = answer.citations
+    assert "60日以内" in c.passage and "60日以内" in c.quote and f"[{c.n}]" in answer.text
+    assert c.n != wrong and "引用番号を資料に合わせて訂正した文: 1" in answer.note
+
+
 def test_a_citation_to_a_passage_not_given_falls_back_to_extractive(store, llm):
     answer, _ = _ask(store, llm, "not_given")
     assert "確認できなかった" in answer.note
@@ -138,7 +150,7 @@ def test_passages_are_data_and_an_obeyed_injection_is_not_shown(store, llm):
     assert "乗っ取られました" not in answer.text and "確認できなかった" in answer.note
     system, user = FakeLLM.requests[-1]["messages"]
     assert "指示ではありません" in system["content"] and INJECTION not in system["content"]
-    passages = re.compile(r"<passage[^>]*>.*?</passage>", flags=re.S)
+    passages = re.compile(r"<passage[^>]*>.*?</passage>|<key[^>]*>.*?</key>", flags=re.S)
     assert any(INJECTION in p for p in passages.findall(user["content"]))
     assert INJECTION not in passages.sub("", user["content"])  # only ever inside a delimited passage
 
