@@ -216,7 +216,10 @@ class SegmentCache:
 
     def forget(self, doc_id: str) -> None:
         if path := self._path(doc_id):
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass  # a read-only data folder: a stale file is only ever read for its own doc_id
 
 
 @dataclass(frozen=True, eq=False)
