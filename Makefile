@@ -52,7 +52,7 @@ bench: dev model
 
 # Optional local answer model: Qwen2.5-Coder-1.5B-Instruct (GGUF) served by llama-cpp-python's OpenAI-compatible
 # server on 127.0.0.1 (then: POLICYQA_LLM_URL=http://127.0.0.1:$(LLM_PORT)/v1 make run). llama-cpp-python is
-# source-only: built once per machine (≈10 min on 2 cores) with portable CPU flags (the default native build
+# source-only: built once per machine (6–10 min on 2 cores) with portable CPU flags (the default native build
 # crashed with "Illegal instruction" on other CPUs) into the cache, and installed into its own venv.
 LLM_VENV   := .venv-llm
 LLM_CACHE  := $(or $(POLICYQA_CACHE_DIR),$(HOME)/.cache/policyqa)
