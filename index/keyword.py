@@ -251,7 +251,9 @@ class KeywordIndex:
             if alive.any():
                 parts.append(_Part(part.postings, alive))
         for doc_id in sorted(wanted - self.active):
-            segment = cache.read(doc_id, active[doc_id]) or cache.write(doc_id, load(doc_id))
+            segment = cache.read(doc_id, active[doc_id])
+            if segment is None:  # not `or`: a Postings has a length, and an empty one is a valid segment
+                segment = cache.write(doc_id, load(doc_id))
             if len(segment):
                 parts.append(_Part(segment, np.ones(len(segment), dtype=bool)))
         for doc_id in self.active - wanted:
