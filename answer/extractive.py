@@ -13,20 +13,15 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from answer.evidence import squash
-from index.keyword import tokenize
+from answer.types import NOT_FOUND, Answer, Citation
+from basics.jatext import sentence_spans, squash, tokenize
+from index.embedder import EMBEDDINGGEMMA_MIN_SIMILARITY
 from index.query import expand
 from index.search import Hit
-from ingest.chunk import sentence_spans
 from ingest.headings import heading_level
 
-NOT_FOUND = "資料の中に該当する記述が見つかりませんでした"
-# Abstain when the best passage's cosine similarity to the question is below this. On the dev set
-# (EmbeddingGemma, 2026-11-28) answerable questions scored 0.456–0.718 at best, the unanswerable one 0.288
-# and off-topic probes ≤ 0.29; 0.38 sits in the gap with margin on both sides.
-MIN_SIMILARITY = 0.38
 MAX_SENTENCES = 3
 PASSAGES = 5
 
@@ -46,33 +41,6 @@ _SOURCE_LINE = re.compile(r"^(資料|出典|参考|注)\s*[:：]")
 _QUESTION = re.compile(r"(か[。]?|[?？])$|^(Q|問)\s*\d*\s*\S")
 MIN_SENTENCE_CHARS = 5  # a table row such as "家庭部門56%" can be the whole answer
 CONTEXT_WEIGHT = 0.5  # expansions (英→日, 和暦↔西暦) and a follow-up's earlier terms count half
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    doc_id: str
-    doc_title: str
-    page: int  # 1-based page number in the file (page_label is what the document prints)
-    page_label: str
-    heading: str
-    quote: str
-    chunk_id: str
-    spans: tuple[tuple[int, int], ...]  # places of the quoted sentence(s) in the chunk text
-    passage: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    searched: str
-    text: str
-    citations: tuple[Citation, ...]
-    abstained: bool
-    related: tuple[Hit, ...] = ()
-    timings: dict[str, float] = field(default_factory=dict)
-    note: str = ""  # why it abstained, or what the checks found in a generated answer
-    unsupported: tuple[str, ...] = ()  # generated sentences that no given passage supports
 
 
 @dataclass(frozen=True)
@@ -149,10 +117,13 @@ def compose(
     question: str,
     hits: list[Hit],
     searched: str | None = None,
-    min_similarity: float = MIN_SIMILARITY,
+    min_similarity: float = EMBEDDINGGEMMA_MIN_SIMILARITY,
     max_sentences: int = MAX_SENTENCES,
 ) -> Answer:
-    """Build the cited answer (or an abstention) for `question` from ranked `hits`."""
+    """Build the cited answer (or an abstention) for `question` from ranked `hits`.
+
+    Abstains when the best dense similarity is below `min_similarity`, a property of the embedding model's
+    similarity scale that the service passes in (EmbeddingGemma's by default)."""
     t0 = time.perf_counter()
     searched = searched or question
     if not hits or _strength(hits) < min_similarity:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
+from basics.errors import ErrorCode, PolicyQAError
 from index.search import Hit
-from policyqa.errors import PolicyQAError
 
-PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 _LATIN = re.compile(r"[A-Za-z]")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
@@ -26,6 +25,11 @@ class LLMConfig:
     model: str = "local"
     api_key: str | None = None
     timeout_s: float = 60.0
+
+
+def prompt(name: str) -> str:
+    """A template from prompts/, shipped in the wheel as package data (read the same from a checkout)."""
+    return resources.files("prompts").joinpath(name).read_text(encoding="utf-8")
 
 
 def question_language(question: str) -> str:
@@ -39,9 +43,9 @@ def build_messages(question: str, hits: list[Hit], focus: dict[str, str] | None 
     passage as its key point: a small model then answers from the right row of a table, not a neighbour."""
     focus = focus or {}
     language = question_language(question)
-    system = (PROMPTS / f"answer_{language}.txt").read_text(encoding="utf-8")
+    system = prompt(f"answer_{language}.txt")
     # Repeated after the question: small local models follow the format when it is the last thing they read.
-    reminder = (PROMPTS / f"reminder_{language}.txt").read_text(encoding="utf-8")
+    reminder = prompt(f"reminder_{language}.txt")
     blocks = [
         f'<passage n="{n}" title="{h.title}" page="{h.chunk.page_label}">\n'
         + (f"要点 (key point): {focus[h.chunk.id]}\n本文 (text): " if h.chunk.id in focus else "")
@@ -76,9 +80,9 @@ def stream_answer(
                 yield event.choices[0].delta.content
     except openai.APITimeoutError as err:
         raise PolicyQAError(
-            "生成AIの応答が時間内に返りませんでした", "the LLM endpoint timed out", code="llm_timeout"
+            "生成AIの応答が時間内に返りませんでした", "the LLM endpoint timed out", code=ErrorCode.LLM_TIMEOUT
         ) from err
     except openai.OpenAIError as err:
         raise PolicyQAError(
-            "生成AIに接続できませんでした", f"the LLM endpoint failed: {type(err).__name__}", code="llm_error"
+            "生成AIに接続できませんでした", f"the LLM endpoint failed: {type(err).__name__}", code=ErrorCode.LLM_ERROR
         ) from err

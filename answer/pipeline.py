@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
-from answer.extractive import MIN_SIMILARITY, NOT_FOUND, Answer, compose
-from index.keyword import tokenize
+from answer.extractive import compose
+from answer.llm import LLMConfig
+from answer.types import NOT_FOUND, Answer
+from basics.errors import ErrorCode, PolicyQAError
+from basics.jatext import tokenize
 from index.search import Hit
-from policyqa.errors import PolicyQAError
 
 MAX_QUESTION_CHARS = 1000  # longer input is cut for search (a 512-token model reads ~850 Japanese chars)
 _REFERS_BACK = re.compile(
@@ -49,22 +53,36 @@ def search_text(question: str, history: list[str]) -> str:
     return question
 
 
+class DocumentSearch(Protocol):
+    """What answering needs of search (index.search.Searcher is one)."""
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> list[Hit]: ...
+
+    def unknown_terms(self, question: str) -> list[str]: ...
+
+
+TokenCallback = Callable[[str], None]
+
+
 def ask(
-    searcher,
+    searcher: DocumentSearch,
     question: str,
-    history: list[str] | None = None,
+    history: Sequence[str] = (),
+    *,
+    min_similarity: float,
     doc_ids: list[str] | None = None,
     k: int = 10,
-    llm=None,
-    on_token=None,
+    llm: LLMConfig | None = None,
+    on_token: TokenCallback | None = None,
 ) -> Answer:
     """Answer one question against the searcher's store; `history` holds the earlier questions, oldest first.
 
-    With `llm` (an answer.llm.LLMConfig) the answer is generated from the top passages, streamed to
+    Abstains below `min_similarity` (the embedding model's own threshold, passed by the service).
+    With `llm` the answer is generated from the top passages, streamed to
     `on_token`, and checked; the extractive answer is the fallback whenever the endpoint or the checks fail."""
     if not question or not question.strip():
-        raise PolicyQAError("質問を入力してください", "the question is empty", code="empty_question")
-    searched = search_text(question, history or [])
+        raise PolicyQAError("質問を入力してください", "the question is empty", code=ErrorCode.EMPTY_QUESTION)
+    searched = search_text(question, list(history))
     t0 = time.perf_counter()
     if not tokenize(searched):  # symbols only: nothing any passage could match
         return Answer(question, searched, NOT_FOUND, (), True, (), {"search_ms": 0.0})
@@ -77,8 +95,7 @@ def ask(
     if unknown:
         note = "資料に「" + "」「".join(unknown) + "」という語は出てきません"
         return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), {"search_ms": search_ms}, note)
-    threshold = getattr(searcher.embedder, "min_similarity", MIN_SIMILARITY)
-    answer = compose(question, hits, searched=searched, min_similarity=threshold)
+    answer = compose(question, hits, searched=searched, min_similarity=min_similarity)
     if llm is not None and not answer.abstained:
         focus = {c.chunk_id: c.quote for c in answer.citations}
         generated, note = _generated(question, searched, passages_for_llm(hits, answer), focus, llm, on_token)

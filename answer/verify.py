@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from answer.evidence import squash
-from answer.extractive import NOT_FOUND, Answer, Citation
-from index.keyword import tokenize
+from answer.types import NOT_FOUND, Answer, Citation
+from basics.jatext import sentence_spans, squash, tokenize
 from index.search import Hit
-from ingest.chunk import sentence_spans
 
 _MARK = re.compile(r"\[(\d+)\]")
 _NUMBER = re.compile(r"\d[\d,.]*")

@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import run as bench  # noqa: E402  (bench/run.py)
+from policyqa.runtime import load_embedder  # noqa: E402
 
 from index.store import Store, open_client  # noqa: E402
 from ingest.document import parse_document  # noqa: E402
 from policyqa.evaluate import evaluate, load_questions  # noqa: E402
-from policyqa.runtime import load_embedder  # noqa: E402
 from policyqa.settings import Settings  # noqa: E402
 
 EVAL = ROOT / "eval"

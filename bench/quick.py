@@ -13,8 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from answer.pipeline import ask
 from policyqa.runtime import load_embedder, open_runtime
+
+from answer.pipeline import ask
 from policyqa.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

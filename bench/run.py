@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 OUT = ROOT / "bench" / "results"
 SAMPLE = ROOT / "samples" / "tokyo62-carbon-offset-report-appendices.pdf"
 
-from pdfgen import PageSpec, long_pdf, make_pdf  # noqa: E402
+from policyqa.runtime import load_embedder, open_runtime  # noqa: E402
 
 from answer.pipeline import ask  # noqa: E402
 from index.keyword import SegmentCache  # noqa: E402
@@ -36,8 +36,8 @@ from ingest.chunk import Chunk  # noqa: E402
 from ingest.document import parse_document  # noqa: E402
 from ingest.load import read_file  # noqa: E402
 from policyqa.evaluate import load_questions  # noqa: E402
-from policyqa.runtime import load_embedder, open_runtime  # noqa: E402
 from policyqa.settings import Settings  # noqa: E402
+from policyqa.testing.pdfgen import PageSpec, long_pdf, make_pdf  # noqa: E402
 
 
 def timed(fn, *args, **kwargs):

@@ -22,12 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from answer.evidence import squash  # noqa: E402
+from policyqa.runtime import load_embedder, open_runtime  # noqa: E402
+
 from answer.extractive import NOT_FOUND  # noqa: E402
 from answer.llm import LLMConfig, stream_answer  # noqa: E402
 from answer.pipeline import LLM_PASSAGES, ask, search_text  # noqa: E402
-from policyqa.evaluate import load_questions  # noqa: E402
-from policyqa.runtime import load_embedder, open_runtime  # noqa: E402
+from policyqa.evaluate import (
+    load_questions,  # noqa: E402
+    squash,  # noqa: E402
+)
 from policyqa.settings import Settings  # noqa: E402
 
 SAMPLE = ROOT / "samples" / "tokyo62-carbon-offset-report-appendices.pdf"

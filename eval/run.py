@@ -8,41 +8,34 @@ Usage: make eval   (or .venv/bin/python eval/run.py [--quick])
 from __future__ import annotations
 
 import re
-import sys
 import tempfile
 from pathlib import Path
 
+from policyqa.evaluate import evaluate, format_report, load_questions, plot
+from policyqa.service import Service, Upload, load_embedder
+from policyqa.settings import Settings
+from policyqa.testing.corpus import ingest_all, text_corpus_uploads
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from pdfgen import render_text_document  # noqa: E402
-
-from policyqa.evaluate import evaluate, format_report, load_questions, plot  # noqa: E402
-from policyqa.runtime import load_embedder, open_runtime  # noqa: E402
-from policyqa.settings import Settings  # noqa: E402
-
 CORPUS = ROOT / "eval" / "corpus"
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
-DEV = ROOT.parent / "shared" / "eval" / "dev_qa.jsonl"
 SAMPLE = ROOT / "samples" / "tokyo62-carbon-offset-report-appendices.pdf"
 
 
-def build_store(data_dir: Path, embedder):
-    rt = open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": str(data_dir)}), embedder)
-    with rt.library.writing():
-        for path in sorted(CORPUS.glob("*.txt")):
-            result = rt.library.ingest_bytes(path.stem + ".pdf", render_text_document(path.read_text("utf-8")))
-            assert result.status == "added", result
-        assert rt.library.ingest_bytes(SAMPLE.name, SAMPLE.read_bytes()).status == "added"
-    return rt
+def build_store(data_dir: Path, embedder) -> Service:
+    service = Service(Settings.from_env({"POLICYQA_DATA_DIR": str(data_dir)}), embedder)
+    ingest_all(service, [*text_corpus_uploads(CORPUS), Upload(SAMPLE.name, path=SAMPLE)])
+    return service
 
 
 def main() -> None:
-    embedder = load_embedder(Settings.from_env())
+    settings = Settings.from_env()
+    embedder = load_embedder(settings)
+    dev_path = settings.dev_qa_path
     with tempfile.TemporaryDirectory() as tmp:
-        rt = build_store(Path(tmp), embedder)
-        report = evaluate(rt, load_questions(QUESTIONS))
-        dev = evaluate(rt, load_questions(DEV), modes=("hybrid",)) if DEV.exists() else None
+        service = build_store(Path(tmp), embedder)
+        report = evaluate(service, load_questions(QUESTIONS))
+        dev = evaluate(service, load_questions(dev_path), modes=("hybrid",)) if dev_path.exists() else None
     text = format_report(report)
     print(text)
     out = ["## Project evaluation set (eval/questions.jsonl)", "", text]

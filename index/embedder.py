@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import unicodedata
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from policyqa.errors import ModelError
+from basics.errors import ModelError
+from basics.jatext import squash
+
+# Abstain when the best passage's cosine similarity to the question is below this. On the dev set
+# (EmbeddingGemma, 2026-11-28) answerable questions scored 0.456–0.718 at best, the unanswerable one 0.288
+# and off-topic probes ≤ 0.29; 0.38 sits in the gap with margin on both sides.
+EMBEDDINGGEMMA_MIN_SIMILARITY = 0.38
 
 # Set before sentence-transformers / huggingface_hub are imported anywhere: no hub contact, ever.
 OFFLINE_ENV = {
@@ -50,19 +54,26 @@ class SentenceTransformerEmbedder:
     "title: none | text: "). The heavy import happens on construction, never at module import.
     """
 
-    # Measured on the sample report (40 chunks, 2 cores): fp32 batch 16 20.0 s, bf16 batch 16 10.4 s,
-    # bf16 batch 8 9.2 s (2.2×); bf16 vectors have cosine ≥ 0.998 to fp32 ones.
+    # Measured on the sample report (40 chunks, 2 cores with native bf16): fp32 batch 16 20.0 s, bf16 batch 16
+    # 10.4 s, bf16 batch 8 9.2 s (2.2×); bf16 vectors have cosine ≥ 0.998 to fp32 ones. Without native bf16
+    # (AVX2 or plain AVX512) bf16 is emulated and 2.6× *slower* than fp32: "auto" picks by the CPU.
     def __init__(
         self,
         name_or_path: str,
         device: str = "cpu",
         batch_size: int = 8,
-        min_similarity: float = 0.38,
-        precision: str = "bf16",
+        min_similarity: float = EMBEDDINGGEMMA_MIN_SIMILARITY,
+        precision: str = "auto",
         dim: int | None = None,
+        progress: bool = False,
     ):
         set_offline_env()
         try:
+            if not progress:  # one line from the caller instead of a 314-step "Loading weights" bar
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+                hf_logging.set_verbosity_error()
             from sentence_transformers import SentenceTransformer
         except ImportError as err:  # pragma: no cover - broken install
             raise ModelError("埋め込みモデルのライブラリがありません", f"sentence-transformers missing: {err}") from err
@@ -78,14 +89,17 @@ class SentenceTransformerEmbedder:
                 f"cannot load embedding model {name_or_path!r} (offline; give a local folder or a cached "
                 f"model): {type(err).__name__}: {err}",
             ) from err
+        if precision == "auto":
+            precision = "bf16" if device == "cpu" and cpu_has_native_bf16() else "fp32"
         if precision == "bf16":
             import torch
 
             self.model.to(torch.bfloat16)
         elif precision != "fp32":
             raise ModelError(
-                "精度の指定が不正です（bf16 か fp32）", f"unknown precision {precision!r}: use bf16 or fp32"
+                "精度の指定が不正です（auto・bf16・fp32）", f"unknown precision {precision!r}: use auto, bf16 or fp32"
             )
+        self.precision = precision
         self.model_id = Path(str(name_or_path)).name or str(name_or_path)
         if dim:  # a store of truncated vectors is another model's store: mixing them is refused
             self.model_id = f"{self.model_id}@{dim}"
@@ -117,6 +131,20 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, self.model.prompts.get("query", ""))
 
 
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU computes in bfloat16 natively (AVX512_BF16 or AMX), read from /proc/cpuinfo's flags.
+
+    Elsewhere torch emulates bf16 matrix products: on a 2-core AVX512 Xeon the sample report took 55.5 s in bf16
+    against 21.7 s in fp32. Not Linux (no /proc/cpuinfo): False, fp32 is never the slow choice."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    flags = {f for line in cpuinfo.splitlines() if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
 def _resolve_device(device: str) -> str:
     if device != "auto":
         return device
@@ -125,20 +153,24 @@ def _resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+# POLICYQA_EMBED_MODEL value that selects the model-free embedder below (tests, demos of the plumbing).
+HASH_MODEL = "policyqa-hash"
+
+
 class HashEmbedder:
     """Deterministic character-bigram hashing embedder for unit tests: texts sharing bigrams are close.
 
     A real implementation of the interface (no model, no randomness), not a semantic model.
     """
 
-    model_id = "policyqa-hash"
+    model_id = HASH_MODEL
     min_similarity = 0.05  # bigram-overlap cosines are small; unrelated text scores ~0
 
     def __init__(self, dim: int = 256):
         self.dim = dim
 
     def _one(self, text: str) -> np.ndarray:
-        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).replace("・", "")
+        text = squash(text).replace("・", "")
         vec = np.zeros(self.dim, dtype=np.float32)
         grams = [text[i : i + 2] for i in range(max(1, len(text) - 1))]
         for gram in grams:

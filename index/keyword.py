@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,38 +29,18 @@ from pathlib import Path
 
 import numpy as np
 
+from basics.jatext import normalize_for_search, tokenize
 from ingest.chunk import Chunk
 
 TOKENS_VERSION = 1  # bump when tokenize() or term_code() changes: cached segments are then rebuilt
 K1, B = 1.5, 0.75
 MAX_RECENT = 8  # segments searched one by one before they are merged into the base
 
-_STRIP = re.compile(r"[・·\-‐_/]+")
 _TERMS = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]{2,}")  # kanji / katakana words in a question
 # Words about the form of the answer, not what to look for: "どのような種類がありますか" must not make the
 # answerer abstain because a report lists kinds without using the word 種類 (dev question d10 on the sample).
 _QUESTION_TERMS = {"西暦", "和暦", "種類", "理由", "内容", "名称", "時期"}
-_RUNS = re.compile(r"[a-z0-9.%]+|[\u3005\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]+")
 _HASHED = 1 << 62
-
-
-def normalize_for_search(text: str) -> str:
-    """NFKC, lower case, no middle dots or hyphens; spaces stay (they separate English words)."""
-    return _STRIP.sub("", unicodedata.normalize("NFKC", text).lower())
-
-
-def tokenize(text: str) -> list[str]:
-    """Latin/digit runs as words, Japanese runs as overlapping character bigrams (unigram if 1 char)."""
-    tokens: list[str] = []
-    for run in _RUNS.findall(normalize_for_search(text)):
-        if run[0].isascii():
-            if any(ch.isalnum() for ch in run):  # a lone "%" or "." is not a word
-                tokens.append(run.strip("."))
-        elif len(run) == 1:
-            tokens.append(run)
-        else:
-            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
-    return [t for t in tokens if t]
 
 
 @lru_cache(maxsize=1 << 20)

@@ -17,26 +17,36 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path, PurePath
 
 import numpy as np
 
+from basics.errors import BusyError, ErrorCode, IngestError, PolicyQAError
 from index.embedder import Embedder
 from index.keyword import SegmentCache
 from index.store import DocumentRecord, Store
 from ingest.document import doc_id_of, parse_document
 from ingest.load import SUFFIXES
-from policyqa.errors import BusyError, IngestError, PolicyQAError
 
 Progress = Callable[[int, int], None]
 EMBED_BATCH = 16
 MAX_NAME = 200
 
 
+class IngestStatus(StrEnum):
+    ADDED = "added"
+    REPLACED = "replaced"  # a new version of a source key ingested before
+    UNCHANGED = "unchanged"  # the same bytes are already in the library
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class FileResult:
+    """What became of one file; `code` / `ja` / `en` say why when it failed (or why nothing was done)."""
+
     source: str
-    status: str  # "added" | "replaced" | "unchanged" | "failed"
+    status: IngestStatus
     doc_id: str = ""
     title: str = ""
     pages: int = 0
@@ -74,7 +84,7 @@ class Library:
     def __init__(
         self,
         store: Store,
-        embedder: Embedder,
+        embedder: Embedder | None,
         data_dir: Path,
         max_chars: int = 400,
         max_bytes: int | None = None,
@@ -88,6 +98,7 @@ class Library:
         self.data_dir = Path(data_dir)
         self.files_dir = self.data_dir / "files"
         self.max_chars = max_chars
+        self._writing = False  # this object holds the writer lock (see writing())
 
     # --- writer lock -----------------------------------------------------------------------------
     @contextmanager
@@ -113,20 +124,27 @@ class Library:
             fh.write(str(os.getpid()))
             fh.flush()
             self.store.collect_garbage()
+            self._writing = True
             yield
         finally:
+            self._writing = False
             fh.close()
+
+    def _check_writing(self) -> None:
+        if not self._writing:
+            raise RuntimeError("Library writes need the writer lock: call them inside `with library.writing():`")
 
     # --- ingest ----------------------------------------------------------------------------------
     def ingest_bytes(
         self, name: str, data: bytes, password: str | None = None, progress: Progress | None = None
     ) -> FileResult:
         """Ingest one file's bytes under the source key `name`; never raises for a bad file."""
+        self._check_writing()
         source = safe_source_name(name)
         try:
             return self._ingest(source, data, password, progress)
         except IngestError as err:
-            return FileResult(source, "failed", code=err.code, ja=err.ja, en=err.en)
+            return FileResult(source, IngestStatus.FAILED, code=err.code, ja=err.ja, en=err.en)
 
     def _ingest(self, source: str, data: bytes, password: str | None, progress: Progress | None) -> FileResult:
         if self.max_bytes is not None and len(data) > self.max_bytes:
@@ -134,14 +152,14 @@ class Library:
             raise IngestError(
                 f"ファイルが大きすぎます（上限 {limit} MB）",
                 f"file too large ({len(data) // (1024 * 1024)} MB; the limit is {limit} MB, POLICYQA_UPLOAD_LIMIT_MB)",
-                code="too_large",
+                code=ErrorCode.TOO_LARGE,
             )
         records = {r.source: r for r in self.store.documents()}
         same = next((r for r in records.values() if r.doc_id == doc_id_of(data)), None)
         if same is not None:
             return FileResult(
                 source,
-                "unchanged",
+                IngestStatus.UNCHANGED,
                 same.doc_id,
                 same.title,
                 same.page_count,
@@ -152,7 +170,7 @@ class Library:
             )
         doc = parse_document(data, source, password, self.max_chars)
         if not doc.chunks:
-            raise IngestError("索引にできる本文がありません", "no indexable text in this file", code="no_text")
+            raise IngestError("索引にできる本文がありません", "no indexable text in this file", code=ErrorCode.NO_TEXT)
         old = records.get(source)
         file_name = f"{doc.doc_id}{PurePath(source).suffix.lower()}"
         try:
@@ -181,7 +199,7 @@ class Library:
             self._drop_version(old)
         return FileResult(
             source,
-            "replaced" if old else "added",
+            IngestStatus.REPLACED if old else IngestStatus.ADDED,
             doc.doc_id,
             doc.title,
             doc.page_count,
@@ -229,11 +247,12 @@ class Library:
             raise PolicyQAError(
                 f"資料が見つかりません: {ref}" if not matches else f"複数の資料が該当します: {ref}",
                 f"no document matches {ref!r}" if not matches else f"{len(matches)} documents match {ref!r}",
-                code="not_found",
+                code=ErrorCode.NOT_FOUND,
             )
         return matches[0]
 
     def remove(self, ref: str) -> DocumentRecord:
+        self._check_writing()
         record = self.find(ref)
         self.store.deactivate(record.source)
         self._drop_version(record)

@@ -22,11 +22,12 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
-from policyqa.errors import ModelError
+from basics.errors import ModelError
 
-MANIFEST = Path(__file__).with_name("embeddinggemma-300m.json")
+MANIFEST = resources.files("index") / "embeddinggemma-300m.json"  # package data: pinned hashes
 _STAMP = ".policyqa-verified.json"
 
 

@@ -8,7 +8,8 @@ calendar (平成22年度 / 2010年度) would otherwise share no token with the p
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from basics.jatext import nfkc
 
 # English words officials use → the Japanese terms of the documents. Longest phrases are matched first.
 GLOSSARY = {
@@ -143,13 +144,13 @@ def to_japanese_era(year: int) -> str | None:
 
 def glossary_terms(question: str) -> list[str]:
     """The Japanese terms for the English words of a question."""
-    text = unicodedata.normalize("NFKC", question)
+    text = nfkc(question)
     return list(dict.fromkeys(GLOSSARY[m.group(1).lower()] for m in _GLOSSARY_RE.finditer(text)))
 
 
 def expansions(question: str) -> list[str]:
     """Extra terms to match alongside the question (never replaces it)."""
-    text = unicodedata.normalize("NFKC", question)
+    text = nfkc(question)
     extra = glossary_terms(question)
     extra += [f"{to_western(m.group(1), m.group(2))}年" for m in _ERA_YEAR.finditer(text)]
     for m in _WESTERN_YEAR.finditer(text):

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from basics.errors import ModelError, StoreError
 from ingest.chunk import Chunk
 from ingest.load import SkippedPage
-from policyqa.errors import ModelError, StoreError
 
 CHUNKS = "policyqa_chunks"
 DOCUMENTS = "policyqa_documents"
@@ -102,7 +102,9 @@ def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
 class Store:
     """Chunks and documents in Chroma. Embeddings are always passed explicitly (no Chroma model)."""
 
-    def __init__(self, client, model_id: str, dim: int):
+    def __init__(self, client, model_id: str | None, dim: int | None):
+        """`model_id` None opens the registry only (listing, removal): no model is needed or checked, and a
+        store that does not exist yet is not created (it lists no documents)."""
         self.model_id, self.dim = model_id, dim
         self._open_collections(client)
 
@@ -126,6 +128,9 @@ class Store:
     def _open_collections(self, client) -> None:
         model_id, dim = self.model_id, self.dim
         self.client = client
+        if model_id is None:
+            self._open_existing(client)
+            return
         try:
             self.chunks = client.get_or_create_collection(
                 CHUNKS,
@@ -146,8 +151,18 @@ class Store:
                 "POLICYQA_DATA_DIR and ingest again",
             )
 
+    def _open_existing(self, client) -> None:
+        names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+        if CHUNKS not in names or DOCUMENTS not in names:
+            self.chunks = self.documents_col = None
+            return
+        self.chunks = client.get_collection(CHUNKS, embedding_function=None)
+        self.documents_col = client.get_collection(DOCUMENTS, embedding_function=None)
+
     # --- documents -------------------------------------------------------------------------------
     def documents(self) -> list[DocumentRecord]:
+        if self.documents_col is None:  # a registry-only open of a store that was never written
+            return []
         got = self.documents_col.get(include=["metadatas"])
         records = [DocumentRecord.from_metadata(m) for m in got["metadatas"] or []]
         return sorted(records, key=lambda r: (r.title, r.source))
@@ -203,6 +218,8 @@ class Store:
 
     def _all(self, include: list[str], where: dict | None = None) -> dict:
         out: dict[str, list] = {"ids": [], **{k: [] for k in include}}
+        if self.chunks is None:
+            return out
         offset = 0
         while True:
             got = self.chunks.get(include=include, where=where, limit=5000, offset=offset)

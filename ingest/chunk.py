@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from basics.jatext import sentence_spans
 from ingest.headings import heading_level
 from ingest.load import Page
 
 HEADING_SEP = " > "
-
-_OPEN, _CLOSE = "「『(〔【", "」』)〕】"
-_ENDS = "。!?"
 
 
 @dataclass(frozen=True)
@@ -30,38 +28,6 @@ class Chunk:
     text: str
     start: int
     end: int
-
-
-def sentence_spans(text: str, base: int = 0) -> list[tuple[int, int]]:
-    """Spans of sentences: cut after 。！？ (with a closing bracket) and at newlines, never inside 「」()."""
-    spans, start, depth, i = [], 0, 0, 0
-    while i < len(text):
-        ch = text[i]
-        cut = None
-        if ch == "\n":
-            cut, depth = i, 0
-        elif ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth = max(0, depth - 1)
-        elif ch in _ENDS and depth == 0:
-            while i + 1 < len(text) and text[i + 1] in _CLOSE:
-                i += 1
-            cut = i + 1
-        if cut is not None:
-            _add_span(text, start, cut, base, spans)
-            start = i + 1
-        i += 1
-    _add_span(text, start, len(text), base, spans)
-    return spans
-
-
-def _add_span(text: str, start: int, end: int, base: int, spans: list[tuple[int, int]]) -> None:
-    piece = text[start:end]
-    if piece.strip():
-        lead = len(piece) - len(piece.lstrip())
-        trail = len(piece) - len(piece.rstrip())
-        spans.append((base + start + lead, base + end - trail))
 
 
 def _split_long(text: str, span: tuple[int, int], max_chars: int) -> Iterator[tuple[int, int]]:

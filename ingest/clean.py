@@ -9,14 +9,10 @@ Does not repair captions joined to box text or very short lines in narrow column
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 
+from basics.jatext import normalize
 from ingest.headings import heading_level
-
-# Circled / parenthesised numbers carry list structure (①…⑳, ❶…); NFKC would turn them into plain digits.
-_PROTECTED = re.compile(r"[\u2460-\u24ff\u2776-\u2793\u3251-\u325f\u32b1-\u32bf]")
-_FOLD = str.maketrans({"〜": "~", "\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2013": "-", "\u00a0": " "})
 
 JA = r"\u3005\u3006\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff60"
 _JA_CHAR = f"[{JA}]"
@@ -39,17 +35,6 @@ _LIST_START = re.compile(
 )
 JOIN_MIN_CHARS = 15
 EDGE_LINES = 3
-
-
-def normalize(text: str) -> str:
-    """NFKC that keeps circled numbers, then fold dash and wave-dash variants."""
-    out, last = [], 0
-    for m in _PROTECTED.finditer(text):
-        out.append(unicodedata.normalize("NFKC", text[last : m.start()]))
-        out.append(m.group())
-        last = m.end()
-    out.append(unicodedata.normalize("NFKC", text[last:]))
-    return "".join(out).translate(_FOLD)
 
 
 def fix_spaces(line: str) -> str:

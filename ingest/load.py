@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from policyqa.errors import IngestError
+from basics.errors import ErrorCode, IngestError
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 SUFFIXES = {".pdf"} | TEXT_SUFFIXES
@@ -44,7 +44,7 @@ class RawDocument:
     page_count: int
 
 
-def _fail(code: str, ja: str, en: str) -> IngestError:
+def _fail(code: ErrorCode, ja: str, en: str) -> IngestError:
     return IngestError(ja, en, code=code)
 
 
@@ -58,27 +58,31 @@ def read_file(data: bytes, name: str, password: str | None = None) -> RawDocumen
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise _fail(
-            "unsupported",
+            ErrorCode.UNSUPPORTED,
             f"対応していない形式です（{suffix or '拡張子なし'}）。PDF・テキスト・Markdown のみ取り込めます",
             f"unsupported file type {suffix or '(none)'}: only PDF, .txt and .md",
         )
     if not data:
-        raise _fail("empty", "空のファイルです", "the file is empty (0 bytes)")
+        raise _fail(ErrorCode.EMPTY, "空のファイルです", "the file is empty (0 bytes)")
     if suffix != ".pdf" and data.lstrip()[:5] == b"%PDF-":
         raise _fail(
-            "pdf_as_text",
+            ErrorCode.PDF_AS_TEXT,
             "中身はPDFです。拡張子を .pdf にして取り込んでください",
             "this is a PDF with a text-file name: rename it to .pdf",
         )
     raw = read_pdf(data, password) if suffix == ".pdf" else read_text(data)
     if not raw.texts or not any(t.strip() for t in raw.texts):
         if raw.skipped and all(s.reason == "image_only" for s in raw.skipped):
-            raise _fail("scanned", "文字のない画像だけのPDFです（OCRが必要）", "scanned image-only PDF: needs OCR")
+            raise _fail(
+                ErrorCode.SCANNED, "文字のない画像だけのPDFです（OCRが必要）", "scanned image-only PDF: needs OCR"
+            )
         if raw.skipped and any(s.reason == "garbled" for s in raw.skipped):
             raise _fail(
-                "garbled", "文字化けして読めないPDFです", "garbled text on every page (font without Unicode map)"
+                ErrorCode.GARBLED,
+                "文字化けして読めないPDFです",
+                "garbled text on every page (font without Unicode map)",
             )
-        raise _fail("no_text", "取り出せる文字がありません", "no extractable text")
+        raise _fail(ErrorCode.NO_TEXT, "取り出せる文字がありません", "no extractable text")
     return raw
 
 
@@ -90,7 +94,7 @@ def decode_text(data: bytes) -> str:
         except UnicodeDecodeError:
             continue
     raise _fail(
-        "encoding",
+        ErrorCode.ENCODING,
         "文字コードを判別できません（UTF-8 か Shift_JIS で保存してください）",
         "unknown text encoding: save as UTF-8 or Shift_JIS",
     )
@@ -100,7 +104,7 @@ def read_text(data: bytes) -> RawDocument:
     """A text file is one page per form feed (\\f), or a single page."""
     text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text or is_garbled(text):
-        raise _fail("binary", "テキストファイルではありません", "not a text file (binary content)")
+        raise _fail(ErrorCode.BINARY, "テキストファイルではありません", "not a text file (binary content)")
     texts = text.split("\f")
     labels = [str(i + 1) for i in range(len(texts))]
     return RawDocument(None, texts, labels, [], len(texts))
@@ -114,11 +118,11 @@ def _open_pdf(data: bytes, password: str | None):
     if not head.startswith(b"%PDF"):
         if head[:15].lower().startswith((b"<!doctype html", b"<html")) or b"<html" in head.lower():
             raise _fail(
-                "html",
+                ErrorCode.HTML,
                 "PDFではなくHTMLファイルです（ブラウザで「PDFとして保存」してください）",
                 "an HTML page saved with a .pdf name, not a PDF",
             )
-        raise _fail("not_pdf", "PDFファイルではありません", "not a PDF (no %PDF header)")
+        raise _fail(ErrorCode.NOT_PDF, "PDFファイルではありません", "not a PDF (no %PDF header)")
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -126,26 +130,26 @@ def _open_pdf(data: bytes, password: str | None):
             if not reader.decrypt(password or ""):
                 raise WrongPasswordError
         if not len(reader.pages):
-            raise _fail("no_text", "ページのないPDFです", "the PDF has no pages")
+            raise _fail(ErrorCode.NO_TEXT, "ページのないPDFです", "the PDF has no pages")
     except (WrongPasswordError, FileNotDecryptedError) as err:
         if password:
-            raise _fail("wrong_password", "パスワードが違います", "wrong password for this PDF") from err
+            raise _fail(ErrorCode.WRONG_PASSWORD, "パスワードが違います", "wrong password for this PDF") from err
         raise _fail(
-            "encrypted",
+            ErrorCode.ENCRYPTED,
             "パスワードで保護されたPDFです（--password で指定してください）",
             "password-protected PDF: give the password with --password",
         ) from err
     except DependencyError as err:
-        raise _fail("encrypted", "暗号化されたPDFを開けません", f"cannot decrypt this PDF: {err}") from err
+        raise _fail(ErrorCode.ENCRYPTED, "暗号化されたPDFを開けません", f"cannot decrypt this PDF: {err}") from err
     except (PdfReadError, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as err:
         truncated = b"%%EOF" not in data[-2048:]
         if truncated:
             raise _fail(
-                "truncated",
+                ErrorCode.TRUNCATED,
                 "PDFが途中で切れています（ダウンロードし直してください）",
                 "truncated PDF (no end-of-file marker)",
             ) from err
-        raise _fail("corrupt", "壊れたPDFで読み込めません", f"damaged PDF: {type(err).__name__}") from err
+        raise _fail(ErrorCode.CORRUPT, "壊れたPDFで読み込めません", f"damaged PDF: {type(err).__name__}") from err
     return reader
 
 

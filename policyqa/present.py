@@ -79,3 +79,26 @@ def export_markdown(turns: list[dict]) -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+# --- one file's ingest result, for the CLI (en) and the library page (ja) ---------------------------
+RESULT_MARKS = {"added": "✓", "replaced": "✓", "unchanged": "=", "failed": "✗"}
+
+
+def describe_result(result, lang: str = "en") -> str:
+    """One line for a FileResult: what became of the file and, when it failed, why (both languages)."""
+    status = str(result.status)
+    if status == "failed":
+        if lang == "ja":
+            return f"{result.source}: 取り込めませんでした — {result.ja}"
+        return f"{result.source}: {result.ja} [{result.code}: {result.en}]"
+    if status == "unchanged":
+        return f"{result.source}: {result.ja}" + ("" if lang == "ja" else " (nothing to do)")
+    if lang == "ja":
+        verb = "新しい版に置き換えました" if status == "replaced" else "取り込みました"
+        note = f"（除外したページ: {skipped_ja(result.skipped)}）" if result.skipped else ""
+        return f"{result.source}: {verb}（{result.pages}ページ、{result.chunks}チャンク）{note}"
+    skipped = ""
+    if result.skipped:
+        skipped = " · skipped pages " + ", ".join(f"{s.number} ({s.reason})" for s in result.skipped)
+    return f"{result.source}: {status} «{result.title}» {result.pages} pages, {result.chunks} chunks{skipped}"

@@ -35,6 +35,15 @@ class Settings:
     llm_api_key: str | None = None
     llm_timeout_s: float = 60.0
     embed_dim: int | None = None
+    shared_dir: Path = Path("..") / "shared"  # the project's shared folder: dev set and external benchmarks
+
+    @property
+    def dev_qa_path(self) -> Path:
+        return self.shared_dir / "eval" / "dev_qa.jsonl"
+
+    @property
+    def jsquad_path(self) -> Path:
+        return self.shared_dir / "datasets" / "jsquad" / "valid-v1.3.json"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,7 +55,7 @@ class Settings:
             embed_model=env.get("POLICYQA_EMBED_MODEL") or DEFAULT_MODEL,
             chroma_url=env.get("POLICYQA_CHROMA_URL") or None,
             device=env.get("POLICYQA_DEVICE") or "cpu",
-            precision=env.get("POLICYQA_PRECISION") or "bf16",
+            precision=env.get("POLICYQA_PRECISION") or "auto",
             chunk_chars=int(env.get("POLICYQA_CHUNK_CHARS") or 400),
             upload_limit_mb=int(env.get("POLICYQA_UPLOAD_LIMIT_MB") or 50),
             read_only=_flag(env.get("POLICYQA_READ_ONLY")),
@@ -57,4 +66,5 @@ class Settings:
             llm_api_key=env.get("POLICYQA_LLM_API_KEY") or None,
             llm_timeout_s=float(env.get("POLICYQA_LLM_TIMEOUT") or 60),
             embed_dim=int(env["POLICYQA_EMBED_DIM"]) if env.get("POLICYQA_EMBED_DIM") else None,
+            shared_dir=Path(env.get("POLICYQA_SHARED_DIR") or Path("..") / "shared").expanduser(),
         )

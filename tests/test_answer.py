@@ -1,24 +1,14 @@
 """The extractive answerer on fixed hits, follow-up handling, and the ask pipeline over a real store."""
 
 import pytest
-from pdfgen import sample_guideline
+from helpers import HITS, _hit
 
-from answer.extractive import NOT_FOUND, compose
-from answer.pipeline import ask, is_follow_up, key_terms, search_text
+from answer.extractive import compose
+from answer.pipeline import is_follow_up, key_terms, search_text
+from answer.types import NOT_FOUND
+from basics.errors import PolicyQAError
 from index.search import Hit
-from ingest.chunk import Chunk
-from policyqa.errors import PolicyQAError
-
-
-def _hit(cid, text, similarity, heading="第1章 概要", title="指針", page=1):
-    chunk = Chunk(cid, "d" * 64, page, str(page), heading, text, 0, len(text))
-    return Hit(chunk, title, 0.03, {"dense": 1}, similarity)
-
-
-HITS = [
-    _hit("c1", "審査委員会は、受付から60日以内に審査結果を通知します。申請は郵送で受け付けます。", 0.62, page=4),
-    _hit("c2", "報告は翌年度の6月末日までに行います。審査結果に不服がある場合は30日以内に申し立てます。", 0.55, page=5),
-]
+from policyqa.testing.pdfgen import sample_guideline
 
 
 def test_citation_numbers_map_to_the_right_chunks_and_quotes_are_exact():
@@ -63,13 +53,13 @@ def test_follow_up_questions_borrow_the_previous_subject():
 def test_ask_over_a_store_with_history_empty_and_symbol_questions(runtime):
     with runtime.library.writing():
         runtime.library.ingest_bytes("guide.pdf", sample_guideline())
-    first = ask(runtime.searcher, "審査結果は何日以内に通知されますか？")
+    first = runtime.ask("審査結果は何日以内に通知されますか？")
     assert any("60日以内" in c.quote for c in first.citations)
-    follow = ask(runtime.searcher, "その申請期限は？", history=["森林吸収の申請について"])
+    follow = runtime.ask("その申請期限は？", history=["森林吸収の申請について"])
     assert follow.searched.startswith("森林吸収の申請")
     with pytest.raises(PolicyQAError) as info:
-        ask(runtime.searcher, "   ")
+        runtime.ask("   ")
     assert info.value.ja == "質問を入力してください"
-    assert ask(runtime.searcher, "！？＃＄％＆").abstained
-    long = ask(runtime.searcher, "審査結果の通知" * 2000)
+    assert runtime.ask("！？＃＄％＆").abstained
+    long = runtime.ask("審査結果の通知" * 2000)
     assert long.searched == ("審査結果の通知" * 2000)[:1000]

@@ -3,12 +3,12 @@
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_PDF
-from pdfgen import sample_guideline
+from helpers import SAMPLE_PDF
 from streamlit.testing.v1 import AppTest
 
-from answer.evidence import contains_evidence
-from answer.extractive import NOT_FOUND
+from answer.types import NOT_FOUND
+from policyqa.evaluate import contains_evidence
+from policyqa.testing.pdfgen import sample_guideline
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -103,13 +103,13 @@ def test_admin_password_guards_the_library(app_env, monkeypatch):
 
 @pytest.mark.slow
 def test_sample_question_and_unanswerable_with_the_real_model(tmp_path, monkeypatch, real_embedder):
-    from policyqa.runtime import open_runtime
+    from policyqa.service import Service
     from policyqa.settings import Settings
 
     data = tmp_path / "data"
     monkeypatch.setenv("POLICYQA_DATA_DIR", str(data))
     monkeypatch.delenv("POLICYQA_EMBED_MODEL", raising=False)
-    rt = open_runtime(Settings.from_env(), real_embedder)
+    rt = Service(Settings.from_env(), real_embedder)
     with rt.library.writing():
         rt.library.ingest_bytes(SAMPLE_PDF.name, SAMPLE_PDF.read_bytes())
     at = _app(timeout=180)
@@ -126,7 +126,7 @@ def test_sample_question_and_unanswerable_with_the_real_model(tmp_path, monkeypa
 
 
 def test_document_text_with_markup_is_shown_as_text(app_env):
-    from pdfgen import PageSpec, make_pdf
+    from policyqa.testing.pdfgen import PageSpec, make_pdf
 
     evil = make_pdf(
         [

@@ -7,14 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pdfgen import PageSpec, encrypt_pdf, long_pdf, make_pdf, sample_guideline
+from helpers import POLICYQA, assert_intact
 from streamlit.testing.v1 import AppTest
-from test_cli import POLICYQA
-from test_crash import assert_intact
 
 from index.embedder import HashEmbedder
-from policyqa.runtime import open_runtime
+from policyqa.service import Service
 from policyqa.settings import Settings
+from policyqa.testing.pdfgen import PageSpec, encrypt_pdf, long_pdf, make_pdf, sample_guideline
 
 ROOT = Path(__file__).resolve().parents[1]
 GARBLED = ROOT / "tests" / "data" / "garbled-no-tounicode.pdf"  # made by pdfgen.garbled_pdf()
@@ -63,7 +62,7 @@ def _env(data):
 
 
 def _open(data):
-    return open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": str(data)}), HashEmbedder())
+    return Service(Settings.from_env({"POLICYQA_DATA_DIR": str(data)}), HashEmbedder())
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 import re
 
-from ingest.chunk import chunk_pages, sentence_spans
+from basics.jatext import sentence_spans
+from ingest.chunk import chunk_pages
 from ingest.headings import heading_level
 from ingest.load import Page
 

@@ -1,19 +1,10 @@
 """The `policyqa` command run as a real process (deterministic embedder, real Chroma on tmp_path)."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-from pdfgen import sample_guideline
+from helpers import run
 
-POLICYQA = str(Path(sys.executable).with_name("policyqa"))
-
-
-def run(tmp_path, *args, **env):
-    full = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path / "data"), "POLICYQA_EMBED_MODEL": "policyqa-hash", **env}
-    return subprocess.run([POLICYQA, *args], capture_output=True, text=True, env=full, timeout=120)
+from policyqa.testing.pdfgen import sample_guideline
 
 
 def test_ingest_sources_search_remove(tmp_path):

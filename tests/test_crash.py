@@ -2,18 +2,17 @@
 
 import json
 import os
-import random
 import signal
 import subprocess
 import time
 
 import pytest
-from pdfgen import long_pdf, sample_guideline
-from test_cli import POLICYQA
+from helpers import POLICYQA, assert_intact
 
 from index.embedder import HashEmbedder
-from policyqa.runtime import open_runtime
+from policyqa.service import Service
 from policyqa.settings import Settings
+from policyqa.testing.pdfgen import long_pdf, sample_guideline
 
 
 def _env(data):
@@ -26,23 +25,6 @@ def _cli(data, *args):
 
 def _sources(data):
     return {r["source"]: r for r in json.loads(_cli(data, "sources", "--json").stdout)}
-
-
-def assert_intact(rt, sample=40):
-    """Every active document has all its chunks, no other chunks exist, and stored vectors find themselves."""
-    records = {r.doc_id: r for r in rt.store.documents()}
-    counts = rt.store.chunk_doc_ids()
-    assert {d: counts.get(d) for d in records} == {d: r.chunk_count for d, r in records.items()}
-    got = rt.store.chunks.get(include=["embeddings", "metadatas"])
-    picks = random.Random(0).sample(range(len(got["ids"])), min(sample, len(got["ids"])))
-    for i in picks:
-        if got["metadatas"][i]["doc_id"] in records:
-            # identical texts (the same page in two documents) have identical vectors: any of them may come first
-            near = rt.store.chunks.query(query_embeddings=[got["embeddings"][i]], n_results=5)
-            best = near["distances"][0][0]
-            tied = [cid for cid, d in zip(near["ids"][0], near["distances"][0], strict=True) if d <= best + 1e-6]
-            assert got["ids"][i] in tied
-    return counts
 
 
 @pytest.mark.slow
@@ -75,7 +57,7 @@ def test_sigkill_at_several_stages_keeps_the_previous_version(tmp_path):
             assert hits and all(h["doc_id"] == old_id for h in hits)
             assert "旧版" in hits[0]["text"]
     assert _cli(data, "ingest", str(new)).returncode == 0  # re-running completes it
-    rt = open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": str(data)}), HashEmbedder())
+    rt = Service(Settings.from_env({"POLICYQA_DATA_DIR": str(data)}), HashEmbedder())
     (record,) = rt.store.documents()
     assert record.chunk_count == 1500 and record.doc_id != old_id
     assert assert_intact(rt) == {record.doc_id: 1500}  # no orphan chunks left behind
@@ -83,7 +65,7 @@ def test_sigkill_at_several_stages_keeps_the_previous_version(tmp_path):
 
 def test_a_reader_process_sees_documents_ingested_by_another(tmp_path):
     data = tmp_path / "data"
-    rt = open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": str(data)}), HashEmbedder())
+    rt = Service(Settings.from_env({"POLICYQA_DATA_DIR": str(data)}), HashEmbedder())
     (tmp_path / "g.pdf").write_bytes(sample_guideline())
     assert _cli(data, "ingest", str(tmp_path / "g.pdf")).returncode == 0
     assert "60日以内" in rt.searcher.search("審査結果は何日以内", k=1)[0].chunk.text

@@ -3,9 +3,9 @@
 import json
 
 import pytest
-from conftest import DEV_QA
+from helpers import DEV_QA
 
-from answer.evidence import contains_evidence, first_hit_rank
+from policyqa.evaluate import contains_evidence, first_hit_rank
 
 pytestmark = pytest.mark.slow
 
@@ -41,12 +41,11 @@ def test_dev_set_answerable_questions_all_in_top_5(sample_runtime):
 def test_dev_set_answered_from_the_sample_alone(sample_runtime):
     """The bundled sample is all a fresh install has: every answerable dev question is answered from it with
     its answer keys (a question word absent from the report, 種類, once made d10 abstain here)."""
-    from answer.evidence import squash
-    from answer.pipeline import ask
+    from policyqa.evaluate import squash
 
     wrong = {}
     for row in _dev_questions():
-        answer = ask(sample_runtime.searcher, row["question"])
+        answer = sample_runtime.ask(row["question"])
         if answer.abstained or not all(squash(k) in squash(answer.text) for k in row["answer_keys"]):
             wrong[row["id"]] = answer.note or answer.text[:60]
     assert len(wrong) <= 1, wrong  # 14/14 measured; one allowed for HNSW run-to-run variation
@@ -56,10 +55,10 @@ def test_matryoshka_dimension_is_a_different_store(tmp_path, real_embedder):
     """POLICYQA_EMBED_DIM=256 truncates the real model's vectors (unit length again), and a store built at
     full size refuses the truncated model instead of mixing the two."""
     import numpy as np
-    from conftest import settings_for
+    from helpers import settings_for
 
-    from policyqa.errors import ModelError
-    from policyqa.runtime import load_embedder, open_runtime
+    from basics.errors import ModelError
+    from policyqa.service import Service, load_embedder
 
     settings = settings_for(tmp_path / "data", POLICYQA_EMBED_DIM="256")
     small = load_embedder(settings)
@@ -69,6 +68,6 @@ def test_matryoshka_dimension_is_a_different_store(tmp_path, real_embedder):
     full = real_embedder.embed_queries(["京都議定書の削減目標"])[0]
     cosine = float(vecs[0] @ (full[:256] / np.linalg.norm(full[:256])))
     assert cosine > 0.99  # the leading 256 dimensions of the same embedding, not another one
-    open_runtime(settings_for(tmp_path / "data"), real_embedder)
+    Service(settings_for(tmp_path / "data"), real_embedder)
     with pytest.raises(ModelError, match="embeddinggemma-300m@256"):
-        open_runtime(settings, small)
+        Service(settings, small)

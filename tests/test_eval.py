@@ -19,8 +19,9 @@ def test_retrieval_scores():
 
 
 def test_eval_cli_reports_modes_and_misses(tmp_path):
-    from pdfgen import sample_guideline
-    from test_cli import run
+    from helpers import run
+
+    from policyqa.testing.pdfgen import sample_guideline
 
     (tmp_path / "g.pdf").write_bytes(sample_guideline())
     run(tmp_path, "ingest", str(tmp_path / "g.pdf"))

@@ -1,11 +1,11 @@
 """Ingest, versions and removal against a real Chroma store (deterministic embedder)."""
 
 import pytest
-from pdfgen import PageSpec, make_pdf, sample_guideline
 
+from basics.errors import BusyError
 from index.embedder import HashEmbedder
 from index.library import Library, safe_source_name
-from policyqa.errors import BusyError
+from policyqa.testing.pdfgen import PageSpec, make_pdf, sample_guideline
 
 
 def _ingest(rt, name, data):
@@ -139,11 +139,11 @@ class _CountingEmbedder(HashEmbedder):
 
 
 def test_revised_version_embeds_only_changed_chunks(tmp_path):
-    from policyqa.runtime import open_runtime
+    from policyqa.service import Service
     from policyqa.settings import Settings
 
     embedder = _CountingEmbedder()
-    rt = open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": str(tmp_path / "data")}), embedder)
+    rt = Service(Settings.from_env({"POLICYQA_DATA_DIR": str(tmp_path / "data")}), embedder)
 
     def pages(changed=()):
         return [

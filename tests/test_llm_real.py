@@ -14,12 +14,12 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
-from answer.extractive import NOT_FOUND
 from answer.llm import LLMConfig
 from answer.local_model import gguf_path
 from answer.pipeline import LLM_PASSAGES, ask
+from answer.types import NOT_FOUND
 from policyqa.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
@@ -62,7 +62,13 @@ def llm_server():
 @pytest.mark.parametrize("question,key", QUESTIONS)
 def test_real_model_answers_with_verified_citations(sample_runtime, llm_server, question, key):
     raw: list[str] = []
-    answer = ask(sample_runtime.searcher, question, llm=llm_server, on_token=raw.append)
+    answer = ask(
+        sample_runtime.searcher,
+        question,
+        min_similarity=sample_runtime.min_similarity,
+        llm=llm_server,
+        on_token=raw.append,
+    )
     text = "".join(raw)
     assert text and NOT_FOUND not in text, "the model answered"
     marks = [int(n) for n in re.findall(r"\[(\d+)\]", text)]

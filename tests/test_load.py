@@ -7,9 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from pdfgen import long_pdf, sample_guideline
-
-from answer.pipeline import ask
+from policyqa.testing.pdfgen import long_pdf, sample_guideline
 
 QUESTIONS = [
     "審査結果は何日以内に通知されますか？",
@@ -35,7 +33,7 @@ def test_eight_question_streams_during_an_ingest(runtime):
             question = rng.choice(QUESTIONS)
             t0 = time.perf_counter()
             try:
-                answer = ask(runtime.searcher, question)
+                answer = runtime.ask(question)
                 for c in answer.citations:  # valid: every quote is the cited passage's own text
                     assert all(c.passage[s:e] in c.quote for s, e in c.spans)
                 assert answer.abstained or answer.citations

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 import answer.local_model as lm
-from policyqa.errors import ModelError
+from basics.errors import ModelError
 
 PARTS = [b"GGUF" + b"a" * 100, b"b" * 50, b"c" * 7]
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 import index.model_files as mf
-from policyqa.errors import ModelError
+from basics.errors import ModelError
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ import ipaddress
 import socket
 
 import pytest
-from pdfgen import sample_guideline
 
-from answer.pipeline import ask
-from policyqa.runtime import load_embedder, open_runtime
+from policyqa.service import Service, load_embedder
 from policyqa.settings import Settings
+from policyqa.testing.pdfgen import sample_guideline
 
 pytestmark = pytest.mark.slow
 
@@ -62,11 +61,11 @@ def outbound_blocked(monkeypatch):
 
 def test_ingest_search_and_ask_with_outbound_network_blocked(tmp_path, outbound_blocked):
     settings = Settings.from_env({"POLICYQA_DATA_DIR": str(tmp_path / "data")})
-    rt = open_runtime(settings, load_embedder(settings))  # the real model, loaded under the guard
+    rt = Service(settings, load_embedder(settings))  # the real model, loaded under the guard
     with rt.library.writing():
         assert rt.library.ingest_bytes("guide.pdf", sample_guideline()).status == "added"
     assert "60日以内" in rt.searcher.search("審査結果は何日以内に通知されますか", k=3)[0].chunk.text
-    answer = ask(rt.searcher, "審査結果は何日以内に通知されますか？")
+    answer = rt.ask("審査結果は何日以内に通知されますか？")
     assert not answer.abstained and "60日以内" in answer.text
     assert outbound_blocked == []  # nothing even tried
     # and the guard does bite (refused before any packet is sent)

@@ -1,8 +1,8 @@
-from pdfgen import sample_guideline
-from test_answer import HITS
+from helpers import HITS
 
 from answer.extractive import compose
 from policyqa.present import escape_md, export_markdown, highlighted_passage, page_pdf
+from policyqa.testing.pdfgen import sample_guideline
 
 
 def test_document_text_is_escaped():

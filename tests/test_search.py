@@ -1,8 +1,7 @@
 """Keyword tokenisation, hybrid fusion and document filters over a real Chroma store."""
 
-from pdfgen import sample_guideline
-
-from index.keyword import tokenize
+from basics.jatext import tokenize
+from policyqa.testing.pdfgen import sample_guideline
 
 
 def test_tokenize_folds_spelling_variants():

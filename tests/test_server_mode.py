@@ -11,8 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from pdfgen import long_pdf, sample_guideline
-from test_cli import POLICYQA
+from helpers import POLICYQA
+
+from policyqa.testing.pdfgen import long_pdf, sample_guideline
 
 CHROMA = str(Path(sys.executable).with_name("chroma"))
 

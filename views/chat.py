@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from answer.extractive import NOT_FOUND
-from answer.pipeline import ask
-from policyqa.errors import PolicyQAError
+from basics.errors import PolicyQAError
 from policyqa.present import escape_md, export_markdown, highlighted_passage, page_pdf
+from policyqa.service import NOT_FOUND
 
 
-def render_answer(answer, key: str, rt) -> None:
+def render_answer(answer, key: str, service) -> None:
     if answer.abstained:
         st.warning(NOT_FOUND)
         if answer.note:
@@ -31,14 +30,14 @@ def render_answer(answer, key: str, rt) -> None:
         with st.expander(escape_md(f"[{c.n}] {c.doc_title}・{c.page_label}頁"), key=f"card-{key}-{c.n}"):
             st.caption(escape_md(c.heading) if c.heading else "（見出しなし）")
             st.html(highlighted_passage(c.passage, c.spans))
-            render_source(c, f"{key}-{c.n}", rt)
+            render_source(c, f"{key}-{c.n}", service)
 
 
-def render_source(citation, key: str, rt) -> None:
-    record = rt.searcher.records.get(citation.doc_id)
-    path = rt.library.file_path(record) if record else None
-    if path is None:
+def render_source(citation, key: str, service) -> None:
+    found = service.source_file(citation.doc_id)
+    if found is None:
         return
+    record, path = found
     if path.suffix.lower() == ".pdf" and st.toggle("この頁を表示", key=f"show-{key}"):
         page = page_pdf(path, citation.page)
         if page:
@@ -56,9 +55,9 @@ def _file_bytes(path: str, mtime_ns: int) -> bytes:
 
 
 def chat_page() -> None:
-    rt = st.session_state["rt"]
+    service = st.session_state["service"]
     st.title("カーボン・オフセット資料QA")
-    records = rt.store.documents()
+    records = service.documents()
     if not records:
         st.info("資料がまだ登録されていません。「資料の管理」から PDF を取り込んでください。")
         st.stop()
@@ -72,7 +71,7 @@ def chat_page() -> None:
             "会話をエクスポート（Markdown）", export_markdown(turns), file_name="policyqa-会話.md", mime="text/markdown"
         )
     for i, turn in enumerate(turns):
-        render_turn(turn, str(i), rt)
+        render_turn(turn, str(i), service)
     question = st.chat_input("質問を入力してください（日本語・English）")
     if not question:
         return
@@ -89,7 +88,7 @@ def chat_page() -> None:
 
             with st.status("資料を検索しています…", expanded=False) as status:
                 history = [t["question"] for t in turns]
-                answer = ask(rt.searcher, question, history, doc_ids=chosen or None, llm=rt.llm, on_token=show)
+                answer = service.ask(question, history, doc_ids=chosen or None, on_token=show)
                 status.update(label=escape_md(f"検索語: {answer.searched}"), state="complete")
         except PolicyQAError as err:
             st.warning(err.ja)
@@ -100,12 +99,12 @@ def chat_page() -> None:
     st.rerun()
 
 
-def render_turn(turn: dict, key: str, rt) -> None:
+def render_turn(turn: dict, key: str, service) -> None:
     with st.chat_message("user"):
         st.markdown(escape_md(turn["question"]))
     with st.chat_message("assistant"):
         st.caption(escape_md(f"検索語: {turn['answer'].searched}"))
-        render_answer(turn["answer"], key, rt)
+        render_answer(turn["answer"], key, service)
 
 
 chat_page()

@@ -6,8 +6,9 @@ import hmac
 
 import streamlit as st
 
-from policyqa.errors import PolicyQAError
-from policyqa.present import escape_md, skipped_ja
+from basics.errors import PolicyQAError
+from policyqa.present import describe_result, escape_md, skipped_ja
+from policyqa.service import Upload
 from policyqa.settings import Settings
 
 
@@ -25,11 +26,11 @@ def _admin_ok(settings: Settings) -> bool:
 
 
 def library_page() -> None:
-    rt, settings = st.session_state["rt"], st.session_state["settings"]
+    service, settings = st.session_state["service"], st.session_state["settings"]
     st.title("資料の管理")
     if not _admin_ok(settings):
         st.stop()
-    records = rt.store.documents()
+    records = service.documents()
     if records:
         st.dataframe(
             [
@@ -49,12 +50,12 @@ def library_page() -> None:
         )
     else:
         st.info("まだ資料がありません。")
-    upload_section(rt)
+    upload_section(service)
     if records:
-        remove_section(rt, records)
+        remove_section(service, records)
 
 
-def upload_section(rt) -> None:
+def upload_section(service) -> None:
     st.subheader("資料を取り込む")
     nonce = st.session_state.setdefault("upload_nonce", 0)
     files = st.file_uploader(
@@ -66,15 +67,15 @@ def upload_section(rt) -> None:
     if not files or not st.button("取り込む", type="primary"):
         return
     bar = st.progress(0.0, text="取り込み中…")
+    index = {f.name: i for i, f in enumerate(files)}
+
+    def progress(name: str, done: int, total: int) -> None:
+        share = (index.get(name, 0) + done / max(total, 1)) / len(files)
+        bar.progress(min(1.0, share), text=f"{name}: {done}/{total}")
+
     try:
-        with rt.library.writing(wait_s=30):
-            for i, f in enumerate(files):
-                data = f.getvalue()
-
-                def progress(done, total, i=i, name=f.name):
-                    bar.progress(min(1.0, (i + done / max(total, 1)) / len(files)), text=f"{name}: {done}/{total}")
-
-                show_result(rt.library.ingest_bytes(f.name, data, progress=progress))
+        for result in service.ingest([Upload(f.name, data=f.getvalue()) for f in files], progress=progress, wait_s=30):
+            show_result(result)
     except PolicyQAError as err:
         st.error(err.ja)
     bar.progress(1.0, text="完了")
@@ -83,18 +84,11 @@ def upload_section(rt) -> None:
 
 
 def show_result(result) -> None:
-    name = escape_md(result.source)
-    if result.status == "failed":
-        st.error(f"{name}: 取り込めませんでした — {escape_md(result.ja)}")
-    elif result.status == "unchanged":
-        st.info(f"{name}: {escape_md(result.ja)}")
-    else:
-        verb = "新しい版に置き換えました" if result.status == "replaced" else "取り込みました"
-        note = f"（除外したページ: {skipped_ja(result.skipped)}）" if result.skipped else ""
-        st.success(f"{name}: {verb}（{result.pages}ページ、{result.chunks}チャンク）{note}")
+    show = {"failed": st.error, "unchanged": st.info}.get(result.status, st.success)
+    show(escape_md(describe_result(result, "ja")))
 
 
-def remove_section(rt, records) -> None:
+def remove_section(service, records) -> None:
     st.subheader("資料を削除する")
     by_source = {r.source: r for r in records}
     source = st.selectbox("削除する資料", options=list(by_source), format_func=lambda s: by_source[s].title)
@@ -105,8 +99,7 @@ def remove_section(rt, records) -> None:
         st.warning(f"「{escape_md(by_source[pending].title)}」を削除します。よろしいですか？")
         yes, no = st.columns(2)
         if yes.button("削除する", type="primary"):
-            with rt.library.writing(wait_s=30):
-                rt.library.remove(pending)
+            service.remove(pending, wait_s=30)
             st.session_state.pop("confirm_remove")
             st.rerun()
         if no.button("やめる"):
