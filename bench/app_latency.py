@@ -1,6 +1,7 @@
 """Median time from question to answer in the app (Streamlit AppTest, model and store already loaded).
 
 Usage: POLICYQA_DATA_DIR=data .venv/bin/python bench/app_latency.py [QUESTIONS.jsonl]
+(default: the shared dev set, Settings.dev_qa_path).
 Each question is one full script run, as in the browser: the page re-renders the whole conversation.
 """
 
@@ -14,11 +15,13 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from policyqa.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    qa = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "eval" / "dev_qa.jsonl"
+    qa = Path(sys.argv[1]) if len(sys.argv) > 1 else Settings.from_env().dev_qa_path
     questions = [json.loads(x)["question"] for x in qa.read_text(encoding="utf-8").splitlines() if x.strip()]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     t = time.perf_counter()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
+import os
 import resource
 import statistics
 import subprocess
@@ -19,175 +19,28 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from policyqa.evaluate import load_questions
+from policyqa.service import Service, Upload, load_embedder
+from policyqa.settings import Settings
+from policyqa.testing.bench import (
+    DOC_CHUNKS,
+    baseline_ingest,
+    ingest_stages,
+    latency_by_size,
+    load_fp32_model,
+    reingest_cost,
+    timed,
+)
+from policyqa.testing.corpus import ingest_all
+from policyqa.testing.pdfgen import long_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 OUT = ROOT / "bench" / "results"
 SAMPLE = ROOT / "samples" / "tokyo62-carbon-offset-report-appendices.pdf"
 
-from policyqa.runtime import load_embedder, open_runtime  # noqa: E402
-
-from answer.pipeline import ask  # noqa: E402
-from index.keyword import SegmentCache  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from index.store import DocumentRecord, Store, open_client  # noqa: E402
-from ingest.chunk import Chunk  # noqa: E402
-from ingest.document import parse_document  # noqa: E402
-from ingest.load import read_file  # noqa: E402
-from policyqa.evaluate import load_questions  # noqa: E402
-from policyqa.settings import Settings  # noqa: E402
-from policyqa.testing.pdfgen import PageSpec, long_pdf, make_pdf  # noqa: E402
-
-
-def timed(fn, *args, **kwargs):
-    t = time.perf_counter()
-    result = fn(*args, **kwargs)
-    return time.perf_counter() - t, result
-
-
-def pct(values, q):
-    return float(np.percentile(values, q)) * 1000
-
-
-def ingest_stages(name: str, data: bytes, embedder, store: Store) -> dict:
-    parse_document(data, name)  # warm up imports and caches: the stages below are then comparable
-    t_extract, raw = timed(read_file, data, name)
-    t_all, doc = timed(parse_document, data, name)
-    texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in doc.chunks]
-    t_embed, vecs = timed(embedder.embed_documents, texts, title=doc.title)
-    t_store, _ = timed(store.add_chunks, doc.chunks, vecs)
-    total = t_all + t_embed + t_store
-    return {
-        "doc": name,
-        "pages": doc.page_count,
-        "chunks": len(doc.chunks),
-        "extract_s": t_extract,
-        "clean_chunk_s": t_all - t_extract,
-        "embed_s": t_embed,
-        "store_s": t_store,
-        "total_s": total,
-        "pages_per_s": doc.page_count / total,
-        "chunks_per_s": len(doc.chunks) / total,
-    }
-
-
-def reingest_cost(embedder) -> dict:
-    """A 100-page document ingested, then a revision with 10 changed pages (only their chunks re-embedded)."""
-
-    def pages(changed=()):
-        return [
-            PageSpec(lines=[f"第{i}章 規定{i}", f"第{i}条の本文{'（改正）' if i in changed else ''}です。" * 5])
-            for i in range(1, 101)
-        ]
-
-    firsts, revised = [], []
-    for _ in range(3):
-        rt = open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": tempfile.mkdtemp()}), embedder)
-        with rt.library.writing():
-            firsts.append(timed(rt.library.ingest_bytes, "rules.pdf", make_pdf(pages(), title="規程集"))[0])
-            data = make_pdf(pages(changed=range(1, 101, 10)), title="規程集")
-            revised.append(timed(rt.library.ingest_bytes, "rules.pdf", data)[0])
-    first, again = statistics.median(firsts), statistics.median(revised)
-    return {"first_s": first, "revised_s": again, "ratio": again / first, "reused": rt.library.reused}
-
-
-def baseline_ingest(data: bytes, name: str, fp32_model) -> dict:
-    """The tutorial pipeline: raw text, 1,000-character windows with 200 overlap, one fp32 encode call."""
-    t0 = time.perf_counter()
-    text = "\n".join(read_file(data, name).texts)
-    windows = [text[i : i + 1000] for i in range(0, max(1, len(text) - 200), 800)]
-    fp32_model.encode(windows, normalize_embeddings=True)
-    return {"windows": len(windows), "total_s": time.perf_counter() - t0}
-
-
-DOC_CHUNKS = 500  # chunks per synthetic document: 100k chunks = 200 documents, like a large guideline library
-
-
-def synthetic_chunks(base, sentences, rng, base_vecs, first: int, n: int):
-    """Chunks numbered first..first+n: texts recombined from real sentences, vectors mixed from real chunk
-    vectors (two real vectors plus a little noise, normalised) so their geometry resembles real documents."""
-    i, j = rng.integers(0, len(base), n), rng.integers(0, len(base), n)
-    vecs = base_vecs[i] + 0.6 * base_vecs[j] + 0.05 * rng.standard_normal((n, base_vecs.shape[1]))
-    vecs = (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
-    chunks = [
-        Chunk(
-            f"syn{first + k:07d}",
-            f"{(first + k) // DOC_CHUNKS:064d}",
-            1,
-            "1",
-            "合成",
-            "。".join(random.Random(first + k).sample(sentences, 3)) + "。",
-            0,
-            10,
-        )
-        for k in range(n)
-    ]
-    return chunks, vecs
-
-
-def activate_all(store: Store, first: int, size: int) -> None:
-    for d in range(first // DOC_CHUNKS, (first + size) // DOC_CHUNKS):
-        doc_id = f"{d:064d}"
-        store.activate(DocumentRecord(doc_id, doc_id, f"合成資料{d}", 1, DOC_CHUNKS, (), "", 1, ""))
-
-
-def synthetic_store(path: Path, embedder, base: list[Chunk], base_vecs: np.ndarray, size: int):
-    rng = np.random.default_rng(size)
-    store = Store(open_client(path), embedder.model_id, embedder.dim)
-    sentences = [s for c in base for s in c.text.split("。") if len(s) > 10]
-    for start in range(0, size, 2000):
-        store.add_chunks(*synthetic_chunks(base, sentences, rng, base_vecs, start, min(2000, size - start)))
-    activate_all(store, 0, size)
-    return store, sentences
-
-
-def latency_by_size(embedder, sizes, questions) -> list[dict]:
-    doc = parse_document(SAMPLE.read_bytes(), SAMPLE.name)
-    base_vecs = embedder.embed_documents([c.text for c in doc.chunks], title=doc.title)
-    rows = []
-    for size in sizes:
-        tmp = Path(tempfile.mkdtemp())
-        t_fill, (store, sentences) = timed(synthetic_store, tmp, embedder, doc.chunks, base_vecs, size)
-        searcher = Searcher(store, embedder, keyword_dir=tmp / "keyword")
-        t_kw, _ = timed(searcher.refresh)  # first start on a store without keyword segments: tokenises all
-        t_kw_cached, _ = timed(Searcher(store, embedder, keyword_dir=tmp / "keyword").refresh)  # a restart
-        search, answer, one_doc = [], [], []
-        for q in questions:
-            search.append(timed(searcher.search, q, k=10)[0])
-        for q in questions:
-            answer.append(timed(ask, searcher, q)[0])
-        first_doc = [next(iter(searcher.records))]
-        for q in questions:
-            one_doc.append(timed(searcher.search, q, k=10, doc_ids=first_doc)[0])
-        # one more document ingested (by another process: its segment file is written at ingest)
-        chunks, vecs = synthetic_chunks(doc.chunks, sentences, np.random.default_rng(1), base_vecs, size, DOC_CHUNKS)
-        store.add_chunks(chunks, vecs)
-        SegmentCache(tmp / "keyword").write(chunks[0].doc_id, chunks)
-        activate_all(store, size, DOC_CHUNKS)
-        t_update, _ = timed(searcher.refresh)
-        t_first, _ = timed(searcher.search, questions[0], k=10)
-        rows.append(
-            {
-                "chunks": size,
-                "fill_s": t_fill,
-                "keyword_build_s": t_kw,
-                "keyword_restart_s": t_kw_cached,
-                "keyword_update_s": t_update,
-                "first_search_after_change_ms": t_first * 1000,
-                "search_p50_ms": pct(search, 50),
-                "search_p95_ms": pct(search, 95),
-                "search_one_doc_p50_ms": pct(one_doc, 50),
-                "ask_p50_ms": pct(answer, 50),
-                "ask_p95_ms": pct(answer, 95),
-            }
-        )
-        print(rows[-1], flush=True)
-    return rows
-
 
 def cold_start_cli(data_dir: Path) -> float:
-    env = {**__import__("os").environ, "POLICYQA_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "POLICYQA_DATA_DIR": str(data_dir)}
     t = time.perf_counter()
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "policyqa"), "ask", "京都議定書の削減目標は？"],
@@ -205,7 +58,7 @@ def cold_start_app(data_dir: Path) -> float:
         "at.chat_input[0].set_value('京都議定書の削減目標は？').run();"
         "assert not at.exception;print(time.perf_counter()-t)"
     )
-    env = {**__import__("os").environ, "POLICYQA_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "POLICYQA_DATA_DIR": str(data_dir)}
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
     return time.perf_counter() - t
@@ -227,31 +80,25 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    results: dict = {"machine": {"cores": __import__("os").cpu_count()}}
+    results: dict = {"machine": {"cores": os.cpu_count()}}
     settings = Settings.from_env()
     t_load, embedder = timed(load_embedder, settings)
     results["model_load_s"] = t_load
     questions = [q.question for q in load_questions(ROOT / "eval" / "questions.jsonl")]
 
     # ingest: sample (median of repeats) and a generated long corpus, stage by stage
-    runs = []
-    for _ in range(args.repeat):
-        store = Store(open_client(Path(tempfile.mkdtemp())), embedder.model_id, embedder.dim)
-        runs.append(ingest_stages(SAMPLE.name, SAMPLE.read_bytes(), embedder, store))
+    runs = [ingest_stages(SAMPLE.name, SAMPLE.read_bytes(), embedder) for _ in range(args.repeat)]
     results["ingest_sample"] = {
         k: statistics.median(r[k] for r in runs) if isinstance(v, float) else v for k, v in runs[0].items()
     }
     long = long_pdf(args.pages)
-    store = Store(open_client(Path(tempfile.mkdtemp())), embedder.model_id, embedder.dim)
-    results["ingest_long"] = ingest_stages(f"generated-{args.pages}p.pdf", long, embedder, store)
+    results["ingest_long"] = ingest_stages(f"generated-{args.pages}p.pdf", long, embedder)
     results["reingest"] = reingest_cost(embedder)
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(results, ensure_ascii=False, indent=1), flush=True)
 
     # the tutorial baseline on the same sample, with the plain fp32 model.encode
-    from sentence_transformers import SentenceTransformer
-
-    fp32 = SentenceTransformer(str(Path(settings.cache_dir) / "models" / "embeddinggemma-300m"), device="cpu")
+    fp32 = load_fp32_model(settings)
     base = [baseline_ingest(SAMPLE.read_bytes(), SAMPLE.name, fp32) for _ in range(args.repeat)]
     results["baseline_sample"] = {
         "windows": base[0]["windows"],
@@ -260,12 +107,11 @@ def main() -> None:
     del fp32
 
     results["questions"] = len(questions)
-    results["latency"] = latency_by_size(embedder, [int(s) for s in args.sizes.split(",")], questions)
+    results["latency"] = latency_by_size(embedder, [int(s) for s in args.sizes.split(",")], questions, SAMPLE)
 
     data = Path(tempfile.mkdtemp())
-    rt = open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": str(data)}), embedder)
-    with rt.library.writing():
-        rt.library.ingest_bytes(SAMPLE.name, SAMPLE.read_bytes())
+    service = Service(Settings.from_env({"POLICYQA_DATA_DIR": str(data)}), embedder)
+    ingest_all(service, [Upload(SAMPLE.name, path=SAMPLE)])
     results["cold_start_cli_s"] = statistics.median(cold_start_cli(data) for _ in range(args.repeat))
     results["cold_start_app_s"] = cold_start_app(data)
     (OUT / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))

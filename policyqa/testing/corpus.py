@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from policyqa.service import Service, Upload
+from policyqa.settings import Settings
 from policyqa.testing.pdfgen import render_text_document
 
 
@@ -21,3 +22,10 @@ def ingest_all(service: Service, uploads: Iterable[Upload]) -> None:
     for result in service.ingest(uploads):
         if result.status != "added":
             raise RuntimeError(f"evaluation corpus file not added: {result}")
+
+
+def build_eval_store(data_dir: Path, embedder, corpus_dir: Path, sample_pdf: Path) -> Service:
+    """A service on a new store in `data_dir`: every text of `corpus_dir` rendered to PDF, plus `sample_pdf`."""
+    service = Service(Settings.from_env({"POLICYQA_DATA_DIR": str(data_dir)}), embedder)
+    ingest_all(service, [*text_corpus_uploads(corpus_dir), Upload(sample_pdf.name, path=sample_pdf)])
+    return service
