@@ -14,31 +14,22 @@ import argparse
 import json
 import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from basics.jatext import squash
+from policyqa.evaluate import load_questions
+from policyqa.service import LLM_PASSAGES, NOT_FOUND, Service, Upload, load_embedder
+from policyqa.settings import Settings
+from policyqa.testing.corpus import ingest_all
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from policyqa.runtime import load_embedder, open_runtime  # noqa: E402
-
-from answer.extractive import NOT_FOUND  # noqa: E402
-from answer.llm import LLMConfig, stream_answer  # noqa: E402
-from answer.pipeline import LLM_PASSAGES, ask, search_text  # noqa: E402
-from policyqa.evaluate import (
-    load_questions,  # noqa: E402
-    squash,  # noqa: E402
-)
-from policyqa.settings import Settings  # noqa: E402
-
 SAMPLE = ROOT / "samples" / "tokyo62-carbon-offset-report-appendices.pdf"
-DEV = ROOT.parent / "shared" / "eval" / "dev_qa.jsonl"
 _MARK = re.compile(r"\[(\d+)\]")
 
 
-def run_one(rt, config: LLMConfig, q) -> dict:
+def run_one(service: Service, q) -> dict:
     raw: list[str] = []
     first: list[float] = []
     t0 = time.perf_counter()
@@ -48,10 +39,10 @@ def run_one(rt, config: LLMConfig, q) -> dict:
             first.append(time.perf_counter() - t0)
         raw.append(token)
 
-    answer = ask(rt.searcher, q.question, history=list(q.history), llm=config, on_token=on_token)
+    answer = service.ask(q.question, list(q.history), on_token=on_token)
     total = time.perf_counter() - t0
     text = "".join(raw)
-    given = min(LLM_PASSAGES, len(rt.searcher.search(search_text(q.question, list(q.history)), k=10)))
+    given = min(LLM_PASSAGES, len(service.search(service.search_query(q.question, q.history), k=10)))
     marks = [int(n) for n in _MARK.findall(text)]
     if not text:
         why = answer.note or "no passage close enough"
@@ -78,30 +69,30 @@ def run_one(rt, config: LLMConfig, q) -> dict:
     }
 
 
-def forced_decline(rt, config: LLMConfig, q) -> str:
+def forced_decline(service: Service, q) -> str:
     """What the model itself says to an unanswerable question when it is given the passages anyway."""
-    hits = rt.searcher.search(q.question, k=LLM_PASSAGES)
-    return "".join(stream_answer(config, q.question, hits))
+    return "".join(service.model_reply(q.question, k=LLM_PASSAGES))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--url", default="http://127.0.0.1:8080/v1")
-    ap.add_argument("--questions", type=Path, default=DEV)
+    settings = Settings.from_env()
+    ap.add_argument("--url", default=settings.llm_url or "http://127.0.0.1:8080/v1")
+    ap.add_argument("--questions", type=Path, default=settings.dev_qa_path)
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--out", type=Path, default=ROOT / "eval" / "llm_results.md")
     args = ap.parse_args()
-    config = LLMConfig(args.url, "local", None, args.timeout)
     questions = load_questions(args.questions)
     with tempfile.TemporaryDirectory() as tmp:
-        rt = open_runtime(Settings.from_env({"POLICYQA_DATA_DIR": tmp}), load_embedder(Settings.from_env()))
-        with rt.library.writing():
-            rt.library.ingest_bytes(SAMPLE.name, SAMPLE.read_bytes())
+        # the endpoint through the settings, as the app and the CLI take it (model name "local")
+        env = {"POLICYQA_DATA_DIR": tmp, "POLICYQA_LLM_URL": args.url, "POLICYQA_LLM_TIMEOUT": str(args.timeout)}
+        service = Service(Settings.from_env(env), load_embedder(settings))
+        ingest_all(service, [Upload(SAMPLE.name, path=SAMPLE)])
         rows = []
         for q in questions:
-            rows.append(run_one(rt, config, q))
+            rows.append(run_one(service, q))
             print(json.dumps({k: v for k, v in rows[-1].items() if k != "shown"}, ensure_ascii=False), flush=True)
-        declines = [(q.id, forced_decline(rt, config, q)) for q in questions if not q.answerable]
+        declines = [(q.id, forced_decline(service, q)) for q in questions if not q.answerable]
     write(rows, declines, args.out)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from answer.llm import LLMConfig
-from answer.pipeline import TokenCallback
+from answer.pipeline import LLM_PASSAGES, TokenCallback
 from answer.types import NOT_FOUND, Answer
 from basics.errors import ErrorCode, PolicyQAError
 from index.embedder import HASH_MODEL, Embedder, HashEmbedder
@@ -23,7 +23,17 @@ from index.search import Hit, Searcher
 from index.store import DocumentRecord, Store, open_client
 from policyqa.settings import DEFAULT_MODEL, Settings
 
-__all__ = ["NOT_FOUND", "Answer", "DocumentRecord", "FileResult", "Hit", "IngestStatus", "Service", "Upload"]
+__all__ = [
+    "LLM_PASSAGES",
+    "NOT_FOUND",
+    "Answer",
+    "DocumentRecord",
+    "FileResult",
+    "Hit",
+    "IngestStatus",
+    "Service",
+    "Upload",
+]
 
 # (file name, done, total) while one file's chunks are embedded and stored
 IngestProgress = Callable[[str, int, int], None]
@@ -294,6 +304,20 @@ class Service:
             return library.remove(ref)
 
     # --- evaluation -----------------------------------------------------------------------------------
+    def model_reply(self, question: str, k: int = LLM_PASSAGES) -> Iterator[str]:
+        """The answer model's own text for `question` given the top `k` passages, streamed and unchecked, and
+        asked even where `ask` would abstain first (evaluation: what the model says to an unanswerable one)."""
+        from answer.llm import stream_answer
+
+        llm = self.llm
+        if llm is None:
+            raise PolicyQAError(
+                "生成AIの接続先が設定されていません（POLICYQA_LLM_URL）",
+                "no LLM endpoint configured (POLICYQA_LLM_URL)",
+                code=ErrorCode.LLM_ERROR,
+            )
+        return stream_answer(llm, question, self.search(question, k=k))
+
     def tutorial_baseline(self):
         """The tutorial pipeline over the same stored files and model, for side-by-side evaluation."""
         from index.baseline import TutorialBaseline
