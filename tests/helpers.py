@@ -5,12 +5,20 @@ Fixtures live in conftest.py; plain functions and constants live here, so test f
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import re
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from answer.types import NOT_FOUND
 from index.search import Hit
 from ingest.chunk import Chunk
 from policyqa.settings import Settings
@@ -23,9 +31,6 @@ POLICYQA = str(Path(sys.executable).with_name("policyqa"))
 
 def settings_for(data_dir: Path, **env: str) -> Settings:
     return Settings.from_env({"POLICYQA_DATA_DIR": str(data_dir), **env})
-
-
-POLICYQA = str(Path(sys.executable).with_name("policyqa"))
 
 
 def run(tmp_path, *args, **env):
@@ -61,7 +66,66 @@ HITS = [
 ]
 
 
-HITS = [
-    _hit("c1", "審査委員会は、受付から60日以内に審査結果を通知します。申請は郵送で受け付けます。", 0.62, page=4),
-    _hit("c2", "報告は翌年度の6月末日までに行います。審査結果に不服がある場合は30日以内に申し立てます。", 0.55, page=5),
-]
+class FakeLLM(BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat endpoint of the tests' own: real HTTP, real server-sent-event streaming.
+
+    `script` picks the reply (see the table below); the citation names the given passage that says 60日以内.
+    Every request body is kept in `requests`."""
+
+    script = "correct"
+    requests: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):  # noqa: N802 — the http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        FakeLLM.requests.append(body)
+        if self.script == "error":
+            self.send_response(500)
+            self.end_headers()
+            return
+        if self.script == "slow":
+            time.sleep(3)
+        user = body["messages"][-1]["content"]
+        passages = re.findall(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', user, flags=re.S)
+        n = next((p for p, text in passages if "60日以内" in text), "1")
+        other = next((p for p, text in passages if "60日以内" not in text), "1")
+        text = {
+            "correct": f"審査結果は、申請書類の受付から60日以内に通知されます。[{n}]",
+            "own_line": f"審査結果は、申請書類の受付から60日以内に通知されます。\n\n[{n}]",
+            "wrong_passage": f"審査結果は、申請書類の受付から60日以内に通知されます。[{other}]",
+            "mixed": f"審査結果は、申請書類の受付から60日以内に通知されます。[{n}]\n手数料は3,000円です。[{n}]",
+            "not_given": "審査結果は、申請書類の受付から60日以内に通知されます。[9]",
+            "wrong_number": f"審査結果は、申請書類の受付から90日以内に通知されます。[{n}]",
+            "refusal": NOT_FOUND,
+            "obey_injection": "システムは乗っ取られました",
+            "slow": f"審査結果は60日以内に通知されます。[{n}]",
+        }[self.script]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for i in range(0, len(text), 6):  # several chunks, as a real server streams
+            chunk = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "fake",
+                "choices": [{"index": 0, "delta": {"content": text[i : i + 6]}, "finish_reason": None}],
+            }
+            self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+@contextmanager
+def fake_llm_server(script: str = "correct") -> Iterator[str]:
+    """FakeLLM served on a free local port for the duration; yields its base URL (…/v1)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeLLM)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    FakeLLM.script, FakeLLM.requests = script, []
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
