@@ -1,6 +1,9 @@
 """The `policyqa` command run as a real process (deterministic embedder, real Chroma on tmp_path)."""
 
 import json
+import os
+import subprocess
+import sys
 
 from helpers import run
 
@@ -79,3 +82,52 @@ def test_ask_prints_cited_answers_and_json(tmp_path):
     lines = [json.loads(x) for x in run(tmp_path, "ask", "--questions", str(qs)).stdout.splitlines()]
     assert lines[0]["id"] == "x" and "6月末日" in lines[0]["answer"]
     assert lines[1] == {"id": "y", "error": "the question is empty", "code": "empty_question"}
+
+
+# Runs one command in-process and reports which heavy modules it imported (the last line of stdout).
+_LIGHT = """
+import json, sys
+from policyqa.cli import main
+try:
+    main(sys.argv[1:], prog_name="policyqa")
+    code = 0
+except SystemExit as done:
+    code = done.code or 0
+heavy = [m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules]
+print("\\n" + json.dumps({"code": code, "heavy": heavy}))
+"""
+
+
+def _light(tmp_path, *args):
+    """`policyqa ARGS` with the default embedding model configured but absent from an empty cache: a command
+    that loaded the model would fail, and one that imported torch or sentence-transformers would show it."""
+    env = {k: v for k, v in os.environ.items() if k != "POLICYQA_EMBED_MODEL"}
+    env |= {"POLICYQA_DATA_DIR": str(tmp_path / "data"), "POLICYQA_CACHE_DIR": str(tmp_path / "empty-cache")}
+    out = subprocess.run(
+        [sys.executable, "-c", _LIGHT, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    *printed, last = out.stdout.rstrip("\n").split("\n")
+    return json.loads(last), "\n".join(printed), out.stderr
+
+
+def test_listing_and_removing_load_no_model_and_no_torch(tmp_path):
+    (tmp_path / "g.pdf").write_bytes(sample_guideline())
+    assert run(tmp_path, "ingest", str(tmp_path / "g.pdf")).returncode == 0  # the hash model, in its own process
+
+    status, printed, err = _light(tmp_path, "--help")
+    assert status == {"code": 0, "heavy": []}, err
+    assert "sources" in printed and "remove" in printed
+
+    status, printed, err = _light(tmp_path, "sources", "--json")
+    assert status == {"code": 0, "heavy": []}, err
+    assert [r["source"] for r in json.loads(printed)] == ["g.pdf"]
+
+    status, printed, err = _light(tmp_path, "sources")
+    assert status == {"code": 0, "heavy": []}, err
+    assert "区市町村カーボン・オフセット手続指針" in printed
+
+    status, printed, err = _light(tmp_path, "remove", "g.pdf")
+    assert status == {"code": 0, "heavy": []}, err
+    assert "removed" in printed
+    status, printed, _ = _light(tmp_path, "sources", "--json")
+    assert json.loads(printed) == [] and status["heavy"] == []
