@@ -1,15 +1,14 @@
 """The evaluation harness: metrics on fixed ranks, the CLI, and a quick regression run with the real model."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from helpers import DEV_QA, ROOT, SAMPLE_PDF
 
 from policyqa.evaluate import evaluate, load_questions, retrieval_scores
+from policyqa.testing.corpus import build_eval_store
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "eval"))
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
 
 
 def test_retrieval_scores():
@@ -59,9 +58,7 @@ def test_eval_cli_reports_modes_and_misses(tmp_path):
 @pytest.mark.slow
 def test_quality_does_not_regress(real_embedder, tmp_path):
     """Quick version of `make eval` (no baseline): thresholds of issue 4 guard against regressions."""
-    from run import DEV, QUESTIONS, build_store
-
-    rt = build_store(tmp_path / "data", real_embedder)
+    rt = build_eval_store(tmp_path / "data", real_embedder, ROOT / "eval" / "corpus", SAMPLE_PDF)  # as make eval
     report = evaluate(rt, load_questions(QUESTIONS), modes=("dense", "keyword", "hybrid"))
     hybrid = report.modes["hybrid"]
     assert hybrid.recall[5] >= 0.95 and hybrid.mrr10 >= 0.85, hybrid
@@ -70,7 +67,7 @@ def test_quality_does_not_regress(real_embedder, tmp_path):
         assert hybrid.mrr10 > report.modes[single].mrr10
     assert report.answer_accuracy >= 0.85, report.answer_misses
     assert report.abstention["unanswerable_abstained"] >= 7 and report.abstention["answerable_abstained"] <= 1
-    if DEV.exists():
-        dev = evaluate(rt, load_questions(DEV), modes=("hybrid",))
+    if DEV_QA.exists():
+        dev = evaluate(rt, load_questions(DEV_QA), modes=("hybrid",))
         assert dev.modes["hybrid"].recall[5] == 1.0
         assert dev.answer_accuracy >= 12 / 14 and dev.abstention["unanswerable_abstained"] == 1
