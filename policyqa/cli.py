@@ -332,7 +332,7 @@ def ask(ctx, question, as_json, questions, docs) -> None:
 
 # --- eval ----------------------------------------------------------------------------------------
 @main.command("eval")
-@click.argument("qa_file", type=click.Path(exists=True, path_type=Path))
+@click.argument("qa_file", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), help="Write recall@k per mode as a PNG.")
 @click.option(
@@ -341,16 +341,51 @@ def ask(ctx, question, as_json, questions, docs) -> None:
     show_default=True,
     help="Comma-separated retrieval modes to compare.",
 )
+@click.option("--jsquad", is_flag=True, help="Evaluate on JSQuAD (shared/datasets/jsquad) instead of QA_FILE.")
+@click.option("--sample", default=500, show_default=True, help="JSQuAD: questions in the fixed random sample.")
+@click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(path_type=Path),
+    help="JSQuAD: folder for its own store (kept and reused; default: a temporary folder).",
+)
+@click.option("--misses", is_flag=True, help="JSQuAD: list every question whose answer missed.")
 @click.pass_context
 @_fail_cleanly
-def eval_command(ctx, qa_file: Path, as_json: bool, plot_path: Path | None, modes: str) -> None:
-    """Measure retrieval (recall@k, MRR@10 per mode) and answers (accuracy, abstention) on QA_FILE."""
+def eval_command(ctx, qa_file, as_json, plot_path, modes, jsquad, sample, store_dir, misses) -> None:
+    """Measure retrieval (recall@k, MRR@10 per mode) and answers (accuracy, abstention) on QA_FILE, or with
+    --jsquad on an external benchmark in a store of its own (your library is not touched)."""
     from policyqa.evaluate import evaluate, format_report, load_questions, plot
 
-    report = evaluate(_service(ctx), load_questions(qa_file), modes=tuple(m.strip() for m in modes.split(",")))
+    mode_list = tuple(m.strip() for m in modes.split(","))
+    if jsquad:
+        _eval_jsquad(ctx, sample, store_dir, as_json, misses)
+        return
+    if qa_file is None:
+        raise click.UsageError("give a QA_FILE or --jsquad")
+    report = evaluate(_service(ctx), load_questions(qa_file), modes=mode_list)
     click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if as_json else format_report(report))
     if plot_path:
         plot(report, plot_path)
+
+
+def _eval_jsquad(ctx, sample: int, store_dir: Path | None, as_json: bool, misses: bool) -> None:
+    import tempfile
+
+    from policyqa.evaluate import evaluate_jsquad, format_jsquad, jsquad_corpus, jsquad_service, jsquad_split
+
+    settings: Settings = ctx.obj["settings"]
+    if not settings.jsquad_path.is_file():
+        raise PolicyQAError(
+            f"JSQuAD が見つかりません: {settings.jsquad_path}",
+            f"JSQuAD not found at {settings.jsquad_path} (set POLICYQA_SHARED_DIR)",
+            code=ErrorCode.NOT_FOUND,
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        service = jsquad_service(settings, store_dir or Path(tmp), say=lambda m: click.echo(m, err=True))
+        questions = jsquad_split(jsquad_corpus(settings.jsquad_path)[1], sample)
+        report = evaluate_jsquad(service, questions)
+    click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if as_json else format_jsquad(report, misses))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,7 @@ class Question:
     answer_keys: tuple[str, ...] = ()
     answerable: bool = True
     history: tuple[str, ...] = ()
+    follow_up: bool | None = None  # conversation turns: does it refer back to an earlier turn?
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -39,6 +40,7 @@ def load_questions(path: Path) -> list[Question]:
             answer_keys=tuple(r.get("answer_keys") or ()),
             answerable=r.get("answerable", True) is not False,
             history=tuple(r.get("history") or ()),
+            follow_up=r.get("follow_up"),
         )
         for r in rows
     ]
@@ -193,3 +195,149 @@ def plot(report: Report, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+# --- JSQuAD: an external benchmark written by people outside the project -----------------------------
+JSQUAD_SEP = " [SEP] "
+
+
+@dataclass(frozen=True)
+class JsquadQuestion:
+    id: str
+    question: str
+    evidence: str  # the paragraph text around the gold answer, as the library stores text
+    answers: tuple[str, ...]  # any of them inside the answer counts
+
+
+def jsquad_corpus(path: Path) -> tuple[list[tuple[str, str]], list[JsquadQuestion]]:
+    """Each article as one Markdown document (title heading, paragraphs in order), and every question.
+
+    The evidence of a question is the gold answer with 12 characters either side, clipped to its paragraph
+    and normalised as ingest normalises text, so "is it in the hit?" reads the same text the store holds."""
+    from basics.jatext import normalize
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    documents, questions = [], []
+    for n, article in enumerate(data["data"], start=1):
+        paragraphs = []
+        for para in article["paragraphs"]:
+            context = para["context"]
+            prefix = context.index(JSQUAD_SEP) + len(JSQUAD_SEP) if JSQUAD_SEP in context else 0
+            body = context[prefix:]
+            paragraphs.append(body)
+            for qa in para["qas"]:
+                gold = qa["answers"][0]
+                start = gold["answer_start"] - prefix
+                if start < 0 or body[start : start + len(gold["text"])] != gold["text"]:
+                    continue  # an offset into the title: no paragraph text to find
+                window = body[max(0, start - 12) : start + len(gold["text"]) + 12]
+                answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))
+                questions.append(JsquadQuestion(qa["id"], qa["question"], normalize(window), answers))
+        text = f"# {article['title']}\n\n" + "\n\n".join(paragraphs) + "\n"
+        documents.append((f"jsquad-{n:02d}.md", text))
+    return documents, questions
+
+
+def jsquad_split(questions: list[JsquadQuestion], n: int, part: str = "report", seed: int = 13):
+    """A fixed random sample: "report" (the figures published) or "tuning" (the next n, for looking at
+    failures while developing). The two never share a question."""
+    import random
+
+    shuffled = sorted(questions, key=lambda q: q.id)
+    random.Random(seed).shuffle(shuffled)
+    return shuffled[:n] if part == "report" else shuffled[n : 2 * n]
+
+
+@dataclass
+class JsquadReport:
+    questions: int
+    retrieval: dict[str, dict[str, float]]  # mode → recall@1, recall@5, MRR@10
+    containment: float  # a gold answer inside the answer text
+    first_line: float  # … inside its first line
+    median_chars: float  # answer length without citation markers
+    abstained: float
+    misses: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _answer_body(text: str) -> str:
+    import re
+
+    return re.sub(r"\s*\[\d+\]", "", text)
+
+
+def evaluate_jsquad(service, questions: list[JsquadQuestion], modes=("hybrid", "keyword", "baseline")) -> JsquadReport:
+    """Retrieval per mode (is the paragraph text around the gold answer in the hit?) and answers end to end."""
+    import statistics
+
+    baseline = service.tutorial_baseline() if "baseline" in modes else None
+    retrieval = {}
+    for mode in modes:
+        ranks = []
+        for q in questions:
+            texts = (
+                baseline.texts(q.question, 10)
+                if mode == "baseline"
+                else [h.chunk.text for h in service.search(q.question, k=10, mode=mode)]
+            )
+            ranks.append(first_hit_rank(texts, [q.evidence]))
+        recall, mrr = retrieval_scores(ranks)
+        retrieval[mode] = {"recall@1": recall[1], "recall@5": recall[5], "mrr@10": mrr}
+    contained = first = abstained = 0
+    lengths, misses = [], []
+    for q in questions:
+        answer = service.ask(q.question)
+        body = _answer_body(answer.text)
+        lines = body.splitlines() or [""]
+        hit = not answer.abstained and any(squash(a) in squash(body) for a in q.answers)
+        contained += hit
+        first += not answer.abstained and any(squash(a) in squash(lines[0]) for a in q.answers)
+        abstained += answer.abstained
+        if not answer.abstained:
+            lengths.append(len(body))
+        if not hit:
+            misses.append({"id": q.id, "question": q.question, "gold": q.answers[0], "answer": body[:120]})
+    n = max(1, len(questions))
+    return JsquadReport(
+        len(questions),
+        retrieval,
+        contained / n,
+        first / n,
+        statistics.median(lengths) if lengths else 0.0,
+        abstained / n,
+        misses,
+    )
+
+
+def format_jsquad(report: JsquadReport, misses: bool = False) -> str:
+    lines = [f"JSQuAD: {report.questions} questions", "", "| mode | R@1 | R@5 | MRR@10 |", "|---|---|---|---|"]
+    for mode, r in report.retrieval.items():
+        lines.append(f"| {mode} | {r['recall@1']:.3f} | {r['recall@5']:.3f} | {r['mrr@10']:.3f} |")
+    lines += [
+        "",
+        f"answer containment {report.containment:.3f}, first line {report.first_line:.3f}, "
+        f"median answer {report.median_chars:.0f} characters, abstained {report.abstained:.3f}",
+    ]
+    if misses:
+        lines += [f"miss {m['id']}: {m['question']} [{m['gold']}] → {m['answer']}" for m in report.misses]
+    return "\n".join(lines)
+
+
+def jsquad_service(settings, store_dir: Path, embedder=None, say=print):
+    """A service on its own store holding the JSQuAD articles (ingested once: a store that already holds
+    them is reused, so repeated evaluations do not embed the articles again)."""
+    from dataclasses import replace
+
+    from policyqa.service import Service, Upload
+
+    service = Service(replace(settings, data_dir=Path(store_dir), read_only=False), embedder)
+    documents, _ = jsquad_corpus(settings.jsquad_path)
+    if len(service.documents()) < len(documents):
+        say(f"ingesting {len(documents)} JSQuAD articles into {store_dir} (once)…")
+        uploads = [Upload(name, data=text.encode("utf-8")) for name, text in documents]
+        failed = [r for r in service.ingest(uploads) if r.status == "failed"]
+        if failed:
+            raise RuntimeError(f"JSQuAD articles not ingested: {failed}")
+    return service
