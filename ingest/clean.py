@@ -13,6 +13,7 @@ from collections import Counter
 
 from basics.jatext import normalize
 from ingest.headings import heading_level
+from ingest.tables import CELL_SEP, RECORD_MARK
 
 JA = r"\u3005\u3006\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff01-\uff60"
 _JA_CHAR = f"[{JA}]"
@@ -43,6 +44,13 @@ def fix_spaces(line: str) -> str:
     line = _LETTER_SPACED.sub(lambda m: m.group().replace(" ", ""), line)
     line = _SPACE_JA_ALNUM.sub("", line)
     return _SPACE_PUNCT.sub("", line)
+
+
+def _clean_line(line: str) -> str:
+    """fix_spaces, cell by cell for a table record (its tabs separate cells and must stay)."""
+    if line.startswith(RECORD_MARK):
+        return CELL_SEP.join(fix_spaces(cell) for cell in line[len(RECORD_MARK) :].split(CELL_SEP))
+    return fix_spaces(line)
 
 
 def _key(line: str) -> str:
@@ -87,7 +95,7 @@ _CELL_GAP = re.compile(f"(?<={_JA_CHAR}) (?={_JA_CHAR})")
 
 
 def _is_table_row(line: str) -> bool:
-    return len(_CELL_GAP.findall(line)) >= 2
+    return CELL_SEP in line or len(_CELL_GAP.findall(line)) >= 2
 
 
 def _joins(line: str, nxt: str) -> bool:
@@ -122,7 +130,7 @@ def join_lines(lines: list[str]) -> list[str]:
 
 def clean_pages(raw_pages: list[str], labels: list[str]) -> list[str]:
     """Clean all pages of one document together (header detection needs every page)."""
-    split = [[fix_spaces(x) for x in normalize(p).splitlines()] for p in raw_pages]
+    split = [[_clean_line(x) for x in normalize(p).splitlines()] for p in raw_pages]
     running = running_lines(split)
     cleaned = []
     for lines, label in zip(split, labels, strict=True):

@@ -22,6 +22,8 @@ _MAX_HEADING = {1: 60, 2: 50, 3: 50, 4: 30}
 
 def heading_level(line: str) -> int | None:
     """The outline level of a heading line, or None for body text."""
+    if "\t" in line:  # a table record (ingest.tables), however it begins
+        return None
     line = line.strip()
     if not line or line.endswith("。"):
         return None

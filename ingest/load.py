@@ -171,15 +171,30 @@ def _page_text(reader, index: int) -> tuple[str, str | None]:
     return text, None
 
 
+def _table_texts(reader) -> list[str] | None:
+    """Page texts with table rows as records (ingest.tables); None if the layout pass fails as a whole."""
+    from ingest.tables import page_texts
+
+    try:
+        texts = page_texts(reader)
+    except Exception:  # noqa: BLE001 — the plain pass below still reads every page it can
+        return None
+    return texts if len(texts) == len(reader.pages) else None
+
+
 def read_pdf(data: bytes, password: str | None = None) -> RawDocument:
     reader = _open_pdf(data, password)
     try:
         labels = list(reader.page_labels)
     except Exception:  # noqa: BLE001 — malformed label trees are common; fall back to numbers
         labels = []
+    laid_out = _table_texts(reader)
     texts, skipped = [], []
     for i in range(len(reader.pages)):
-        text, reason = _page_text(reader, i)
+        text = laid_out[i] if laid_out else ""
+        reason = "garbled" if is_garbled(text) else None
+        if not text.strip() or reason:
+            text, reason = _page_text(reader, i)  # classifies what is wrong with the page
         if reason:
             skipped.append(SkippedPage(i + 1, reason))
         texts.append(text)
