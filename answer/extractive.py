@@ -1,11 +1,18 @@
-"""The default answerer, no LLM: pick the sentences of the retrieved passages that best answer the question.
+"""The default answerer, no LLM: pick the sentences or table records of the retrieved passages that answer.
 
-Each chosen sentence is quoted exactly and followed by `[n]`; citation n is built from the chunk's stored
-metadata (document, page label, heading) and the sentence's offsets in the chunk, never from parsing text.
+Each chosen unit is quoted exactly and followed by `[n]`; citation n is built from the chunk's stored
+metadata (document, page label, heading) and the unit's offsets in the chunk, never from parsing text.
 When the evidence is weak the answer abstains and lists the nearest passages as "possibly related".
-Sentences are scored lexically (question bigrams weighted by rarity among the candidates, plus a bonus
-when the sentence has the kind of value asked for: a date for いつ/when, a percentage for 何％), scaled by
-the passage's retrieval rank. Embedding every candidate sentence would cost ~1 s per question on 2 cores.
+
+Units are sentences, and whole table records (ingest.tables: a row with its caption and column names).
+Headings, labels and lone cells are context, never answers. A unit is scored lexically (question bigrams
+weighted by rarity among the candidates; the passage's heading and a record's caption count as its own
+words), scaled by the passage's retrieval rank; the question's words matched as whole terms count more
+than as part of a longer one (座長 in 副座長). The kind of answer asked (answer.question) decides which units
+qualify: a date for いつ, an amount for いくら/何%, an article for 第何条 are required; a person, a place, a
+definition or a reason are preferred. When no unit holds a required kind of value the answer says so and
+shows the nearest passages instead of fragments. Embedding every candidate sentence would cost ~1 s per
+question on 2 cores without native bf16.
 """
 
 from __future__ import annotations
@@ -15,12 +22,14 @@ import re
 import time
 from dataclasses import dataclass
 
+from answer.question import REQUIRED, AnswerType, answer_type, holds
 from answer.types import NOT_FOUND, Answer, Citation
-from basics.jatext import sentence_spans, squash, tokenize
+from basics.jatext import normalize_for_search, sentence_spans, squash, tokenize
 from index.embedder import EMBEDDINGGEMMA_MIN_SIMILARITY
 from index.query import expand
 from index.search import Hit
 from ingest.headings import heading_level
+from ingest.tables import CELL_SEP, Record, parse_record
 
 MAX_SENTENCES = 3
 PASSAGES = 5
@@ -28,19 +37,24 @@ PASSAGES = 5
 # Question words and endings: they say what is asked, not what to look for.
 _STOP = set(tokenize("何ですか いつですか 誰ですか どのような どこですか ましたか ますか でしたか について とは 何% "))
 _STOP |= {"年", "月", "日", "the", "of", "a", "an", "in", "to", "was", "is", "what", "who", "when", "did", "do", "does"}
-_WHEN = re.compile(r"いつ|何年|何月|時期|when|what year|date", re.I)
-_PERCENT = re.compile(r"何\s*[%％]|何パーセント|割合|percent|%", re.I)
-_HOW_MANY = re.compile(
-    r"何件|何人|何回|何か所|何キロ|何ヘクタール|何年|いくつ|いくら|どれくらい|どれだけ|量|how many|how much", re.I
-)
-_DATE = re.compile(r"\d{4}|平成\d+|令和\d+|昭和\d+|\d+月|\d+日")
 _YEAR = re.compile(r"\d{4}|平成\d+|令和\d+|昭和\d+")
 _SUBHEADING = re.compile(r"^[\u2460-\u24ff]\s*\S{1,30}$")
-# "資料:「…」(2011年、環境省)" lines name a source; they are references, not statements to quote.
-_SOURCE_LINE = re.compile(r"^(資料|出典|参考|注)\s*[:：]")
+# "資料:「…」(2011年、環境省)" lines name a source; "※行政順" notes say how a table is ordered: neither is
+# a statement to quote.
+_SOURCE_LINE = re.compile(r"^(資料|出典|参考|注|※)\s*[:：]?")
 _QUESTION = re.compile(r"(か[。]?|[?？])$|^(Q|問)\s*\d*\s*\S")
+# A label or a lone table cell: a short line with no predicate, no number and no sentence end
+# ("自治体委員会", "識者委員", "港区"). Statements of that length end in a verb or copula, or carry a number.
+_PREDICATE = re.compile(r"(です|ます|した|する|いる|ある|なる|れる|せる|だ|である|[。.!！?？])$|\d")
+LABEL_CHARS = 20
 MIN_SENTENCE_CHARS = 5  # a table row such as "家庭部門56%" can be the whole answer
 CONTEXT_WEIGHT = 0.5  # expansions (英→日, 和暦↔西暦) and a follow-up's earlier terms count half
+UNTYPED_WEIGHT = 0.6  # a unit without the preferred kind of value (a person for 誰) counts this much
+NEXT_UNIT_SHARE = 0.6  # a further unit is quoted only when it scores at least this share of the best
+_KIND_JA = {AnswerType.WHEN: "日付", AnswerType.AMOUNT: "数量・金額", AnswerType.ARTICLE: "条項"}
+WHOLE_TERM_BONUS = 0.5  # share of a term's weight added when it is matched as a whole term
+_CJK_TERM = re.compile(r"[\u3005\u30a0-\u30ff\u3400-\u9fff]{2,}")
+_KANJI = re.compile(r"[\u3005\u3400-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,25 @@ class _Candidate:
     end: int
     text: str
     tokens: frozenset[str]
+    record: Record | None = None
+
+
+def _units(text: str) -> list[tuple[int, int]]:
+    """Sentences, except that a table record is one unit however many 。 its cells hold."""
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        if CELL_SEP in line and line.strip():
+            lead = len(line) - len(line.lstrip())
+            spans.append((pos + lead, pos + len(line.rstrip())))
+        else:
+            spans += sentence_spans(line, pos)
+        pos += len(line) + 1
+    return spans
+
+
+def is_label(sentence: str) -> bool:
+    s = squash(sentence)
+    return len(s) <= LABEL_CHARS and not _PREDICATE.search(s)
 
 
 def _candidates(hits: list[Hit]) -> list[_Candidate]:
@@ -59,16 +92,19 @@ def _candidates(hits: list[Hit]) -> list[_Candidate]:
         # A table row means little without its heading ("(3)2011年度 > ●自治体委員会委員"): the heading's
         # terms count as the row's own.
         context = set(tokenize(hit.chunk.heading))
-        for start, end in sentence_spans(hit.chunk.text):
+        for start, end in _units(hit.chunk.text):
             sentence = hit.chunk.text[start:end]
+            record = parse_record(sentence)
             tokens = frozenset(tokenize(sentence)) | context
-            # headings and bare labels are context, not answers
-            is_heading = heading_level(sentence) is not None or _SUBHEADING.match(sentence)
-            is_heading = is_heading or _SOURCE_LINE.match(sentence)
-            # a question quoted in an FAQ or in minutes is not its own answer
-            is_question = _QUESTION.search(sentence.strip())
-            if len(squash(sentence)) >= MIN_SENTENCE_CHARS and tokens and not is_heading and not is_question:
-                out.append(_Candidate(hit, rank, start, end, sentence, tokens))
+            if record is None:
+                # headings, labels and source notes are context, not answers
+                is_context = heading_level(sentence) is not None or _SUBHEADING.match(sentence)
+                is_context = is_context or _SOURCE_LINE.match(sentence) or is_label(sentence)
+                # a question quoted in an FAQ or in minutes is not its own answer
+                if is_context or _QUESTION.search(sentence.strip()):
+                    continue
+            if len(squash(sentence)) >= MIN_SENTENCE_CHARS and tokens:
+                out.append(_Candidate(hit, rank, start, end, sentence, tokens, record))
     return out
 
 
@@ -79,7 +115,23 @@ def query_weights(question: str, searched: str) -> dict[str, float]:
     return {**{t: CONTEXT_WEIGHT for t in extra}, **{t: 1.0 for t in own}}
 
 
-def _score(question: str, q_weights: dict[str, float], cands: list[_Candidate]) -> list[float]:
+def _whole_terms(question: str) -> list[str]:
+    """Kanji/katakana words of the question (座長, 自治体委員会): matched whole, they mean what was asked."""
+    return [t for t in _CJK_TERM.findall(normalize_for_search(question)) if not t.startswith("何")]
+
+
+def _matches_whole(term: str, text: str) -> bool:
+    """`term` occurs not preceded by another kanji: 副座長 is not 座長, 前年度 is not 年度 (Japanese compounds
+    add their modifier in front)."""
+    start = text.find(term)
+    while start >= 0:
+        if start == 0 or not _KANJI.match(text[start - 1]):
+            return True
+        start = text.find(term, start + 1)
+    return False
+
+
+def _score(q_weights: dict[str, float], terms: list[str], cands: list[_Candidate]) -> list[float]:
     q_tokens = set(q_weights)
     df: dict[str, int] = {}
     for c in cands:
@@ -88,23 +140,15 @@ def _score(question: str, q_weights: dict[str, float], cands: list[_Candidate]) 
     n = len(cands)
     weights = {t: math.log(1 + n / df[t]) * q_weights[t] for t in df}
     total = sum(weights.values()) or 1.0
-    wants_date, wants_pct, wants_num = (
-        bool(_WHEN.search(question)),
-        bool(_PERCENT.search(question)),
-        bool(_HOW_MANY.search(question)),
-    )
+    term_weight = {t: sum(weights.get(b, 0.0) for b in set(tokenize(t))) for t in terms}
     scores = []
     for c in cands:
         lexical = sum(weights.get(t, 0.0) for t in c.tokens & q_tokens) / total
-        bonus = 0.0
-        if wants_date and _DATE.search(c.text):
-            bonus += 0.15
-        if wants_pct and "%" in c.text:
-            bonus += 0.2
-        if wants_num and re.search(r"\d", c.text):
-            bonus += 0.1
+        text = normalize_for_search(f"{c.hit.chunk.heading} {c.text}")
+        whole = sum(w for t, w in term_weight.items() if _matches_whole(t, text))
+        lexical += WHOLE_TERM_BONUS * whole / total
         prior = 1.0 / (1.0 + 0.35 * c.hit_rank)
-        scores.append((lexical + bonus + 0.05) * prior)
+        scores.append((lexical + 0.05) * prior)
     return scores
 
 
@@ -130,15 +174,26 @@ def compose(
         return Answer(
             question, searched, NOT_FOUND, (), True, tuple(hits[:3]), {"compose_ms": (time.perf_counter() - t0) * 1000}
         )
+    kind = answer_type(question)
     cands = _candidates(hits)
-    scores = _score(question, query_weights(question, searched), cands)
+    scores = _score(query_weights(question, searched), _whole_terms(question), cands)
+    typed = [holds(kind, c.text, c.record) for c in cands]
+    if kind in REQUIRED and cands and not any(typed):
+        # Asked for a date (an amount, an article) and no passage near the question holds one: say so and
+        # show the passages, rather than quote sentences that do not answer.
+        note = f"資料の該当箇所に{_KIND_JA[kind]}の記述が見つかりませんでした"
+        timings = {"compose_ms": (time.perf_counter() - t0) * 1000}
+        return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), timings, note)
+    for i, ok in enumerate(typed):
+        if not ok:  # required kinds: never quoted; preferred kinds: quoted only when nothing better is there
+            scores[i] *= 0.0 if kind in REQUIRED else UNTYPED_WEIGHT
     order = sorted(range(len(cands)), key=lambda i: -scores[i])
     chosen: list[_Candidate] = []
     seen: set[str] = set()
     for i in order:
         c = cands[i]
         key = squash(c.text)
-        if key in seen or (chosen and scores[i] < 0.6 * scores[order[0]]):
+        if key in seen or scores[i] <= 0 or (chosen and scores[i] < NEXT_UNIT_SHARE * scores[order[0]]):
             continue
         seen.add(key)
         chosen.append(c)
@@ -148,14 +203,14 @@ def compose(
         top = hits[0]
         end = min(len(top.chunk.text), 200)
         chosen = [_Candidate(top, 0, 0, end, top.chunk.text[:end], frozenset())]
-    if _WHEN.search(question):
+    if kind is AnswerType.WHEN:
         chosen = [_with_year_context(c, cands) for c in chosen]
     return _build(question, searched, chosen, {"compose_ms": (time.perf_counter() - t0) * 1000})
 
 
 def _with_year_context(c: _Candidate, cands: list[_Candidate]) -> _Candidate:
     """For a "when" question, a table row without a year borrows the year from the row just before it."""
-    if _YEAR.search(c.text):
+    if c.record is not None or _YEAR.search(c.text):
         return c
     before = [x for x in cands if x.hit is c.hit and x.end <= c.start]
     if not before or not _YEAR.search(before[-1].text):

@@ -1,56 +1,24 @@
 """Ask: question (plus earlier turns) → search → cited answer. No Streamlit, no file I/O.
 
 Follow-up questions ("それはいつ始まりましたか？") carry few searchable words of their own; when a question
-refers back or is too thin to search, the key terms of the previous question are searched with it, and
-the answer records exactly what was searched so the UI can show it.
+refers back or names no subject of its own (answer.conversation), the previous question's subject is
+searched with it, and the answer records exactly what was searched so the UI can show it.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from answer.conversation import search_text
 from answer.extractive import compose
 from answer.llm import LLMConfig
 from answer.types import NOT_FOUND, Answer
 from basics.errors import ErrorCode, PolicyQAError
 from basics.jatext import tokenize
 from index.search import Hit
-
-MAX_QUESTION_CHARS = 1000  # longer input is cut for search (a 512-token model reads ~850 Japanese chars)
-_REFERS_BACK = re.compile(
-    r"^(それ|その|これ|この|あれ|あの|同|当該|そちら|そこ|彼|彼女)|\b(it|its|that|this|they|them|those|these)\b",
-    re.IGNORECASE,
-)
-_ASKING = re.compile(
-    r"(とは|には|では|は|を|が|の)?\s*(いつ|何|なに|誰|だれ|どんな|どういう|どの|どこ|どう|どれ|なぜ|いくら|いくつ)[^、。]*$"
-    r"|^\s*(who|what|when|where|which|how|why)\b.*?\b(is|was|were|are|did|does|do)\b",
-    re.IGNORECASE,
-)
-_CONTENT_TOKENS = 3
-# After a first question, a short one ("対象は何か所ですか？") is nearly always about the same subject.
-SHORT_FOLLOW_UP = 20
-
-
-def key_terms(question: str) -> str:
-    """The subject of a question without its question words: "XXはいつですか？" → "XX"."""
-    text = re.sub(r"[?？!！。\s]+$", "", question.strip())
-    return _ASKING.sub("", text).strip() or text
-
-
-def is_follow_up(question: str) -> bool:
-    return bool(_REFERS_BACK.search(question.strip())) or len(set(tokenize(key_terms(question)))) < _CONTENT_TOKENS
-
-
-def search_text(question: str, history: list[str]) -> str:
-    """What to search for: the question, preceded by the previous question's key terms for a follow-up."""
-    question = question.strip()[:MAX_QUESTION_CHARS]
-    if history and (is_follow_up(question) or len(question) <= SHORT_FOLLOW_UP):
-        return f"{key_terms(history[-1])} {question}"
-    return question
 
 
 class DocumentSearch(Protocol):

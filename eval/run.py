@@ -1,83 +1,171 @@
-"""Regenerate the quality figures: build a store from the evaluation corpus (rendered to PDF now) plus
-the bundled sample report, evaluate eval/questions.jsonl and the shared dev set, and write
-eval/results.md, eval/recall.png and the README's quality section.
+"""Regenerate the quality figures and write eval/results.md, eval/recall.png and the README's quality section.
 
-Usage: make eval   (or .venv/bin/python eval/run.py [--quick])
+One store holds the evaluation corpus (eval/corpus, rendered to PDF now), the held-out corpus written apart
+from the rules (eval/heldout_corpus) and the bundled sample report. Sets:
+  tuning         eval/questions.jsonl: the questions the rules were developed on (not published as figures)
+  dev            the shared dev set
+  heldout        eval/heldout.jsonl: written before any output was looked at; never tuned on
+  conversations  eval/conversations.jsonl: two- and three-turn dialogues, standalone and follow-up turns
+  jsquad         an external benchmark (JSQuAD, CC BY-SA 4.0), in a store of its own, 500-question sample
+The README reports held-out, conversation and JSQuAD figures.
+
+Usage: make eval   (or .venv/bin/python eval/run.py [--sets heldout,dev] [--store DIR] [--misses] [--no-write])
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import tempfile
+from datetime import date
 from pathlib import Path
 
-from policyqa.evaluate import evaluate, format_report, load_questions, plot
+from policyqa.evaluate import (
+    evaluate,
+    evaluate_jsquad,
+    format_jsquad,
+    format_report,
+    jsquad_corpus,
+    jsquad_service,
+    jsquad_split,
+    load_questions,
+    plot,
+)
 from policyqa.service import Service, Upload, load_embedder
 from policyqa.settings import Settings
 from policyqa.testing.corpus import ingest_all, text_corpus_uploads
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "eval" / "corpus"
-QUESTIONS = ROOT / "eval" / "questions.jsonl"
+EVAL = ROOT / "eval"
 SAMPLE = ROOT / "samples" / "tokyo62-carbon-offset-report-appendices.pdf"
+SETS = ("tuning", "dev", "heldout", "conversations", "jsquad")
 
 
 def build_store(data_dir: Path, embedder) -> Service:
+    """The evaluation store; a folder that already holds it (--store) is reused as it is."""
     service = Service(Settings.from_env({"POLICYQA_DATA_DIR": str(data_dir)}), embedder)
-    ingest_all(service, [*text_corpus_uploads(CORPUS), Upload(SAMPLE.name, path=SAMPLE)])
+    uploads = [
+        *text_corpus_uploads(EVAL / "corpus"),
+        *text_corpus_uploads(EVAL / "heldout_corpus"),
+        Upload(SAMPLE.name, path=SAMPLE),
+    ]
+    if len(service.documents()) < len(uploads):
+        ingest_all(service, uploads)
     return service
 
 
+def conversation_split(report_by_turn: dict[str, bool], questions) -> str:
+    follow = [q for q in questions if q.follow_up]
+    alone = [q for q in questions if q.history and q.follow_up is False]
+
+    def share(qs):
+        return sum(report_by_turn.get(q.id, False) for q in qs) / max(1, len(qs))
+
+    return (
+        f"follow-up turns {share(follow):.3f} ({len(follow)}), standalone turns after an earlier question "
+        f"{share(alone):.3f} ({len(alone)})"
+    )
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sets", default=",".join(SETS))
+    ap.add_argument("--store", type=Path, help="keep (and reuse) the evaluation store in this folder")
+    ap.add_argument("--jsquad-store", type=Path, help="keep (and reuse) the JSQuAD store in this folder")
+    ap.add_argument("--jsquad-sample", type=int, default=500)
+    ap.add_argument("--jsquad-part", default="report", choices=("report", "tuning"))
+    ap.add_argument("--misses", action="store_true", help="print every miss")
+    ap.add_argument("--no-write", action="store_true", help="print only: leave results.md and the README as they are")
+    args = ap.parse_args()
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     settings = Settings.from_env()
     embedder = load_embedder(settings)
-    dev_path = settings.dev_qa_path
+    reports, sections = {}, []
     with tempfile.TemporaryDirectory() as tmp:
-        service = build_store(Path(tmp), embedder)
-        report = evaluate(service, load_questions(QUESTIONS))
-        dev = evaluate(service, load_questions(dev_path), modes=("hybrid",)) if dev_path.exists() else None
-    text = format_report(report)
-    print(text)
-    out = ["## Project evaluation set (eval/questions.jsonl)", "", text]
-    if dev:
-        print(format_report(dev))
-        out += ["", "## Shared dev set (shared/eval/dev_qa.jsonl), same store", "", format_report(dev)]
-    (ROOT / "eval" / "results.md").write_text("\n".join(out) + "\n", encoding="utf-8")
-    plot(report, ROOT / "eval" / "recall.png")
-    update_readme(report, dev)
+        files = {
+            "tuning": EVAL / "questions.jsonl",
+            "dev": settings.dev_qa_path,
+            "heldout": EVAL / "heldout.jsonl",
+            "conversations": EVAL / "conversations.jsonl",
+        }
+        wanted = [s for s in sets if s in files and files[s].exists()]
+        if wanted:
+            service = build_store(args.store or Path(tmp) / "eval", embedder)
+            for name in wanted:
+                modes = ("dense", "keyword", "hybrid", "baseline") if name in ("tuning", "heldout") else ("hybrid",)
+                questions = load_questions(files[name])
+                report = evaluate(service, questions, modes=modes)
+                reports[name] = report
+                text = format_report(report) if args.misses else format_report(report).split("\nmiss")[0]
+                if name == "conversations":
+                    missed = {m["id"] for m in report.answer_misses}
+                    text += "\n" + conversation_split({q.id: q.id not in missed for q in questions}, questions)
+                sections.append((name, text))
+                print(f"## {name}\n{text}\n", flush=True)
+        if "jsquad" in sets and settings.jsquad_path.exists():
+            service = jsquad_service(settings, args.jsquad_store or Path(tmp) / "jsquad", embedder)
+            questions = jsquad_split(jsquad_corpus(settings.jsquad_path)[1], args.jsquad_sample, args.jsquad_part)
+            reports["jsquad"] = evaluate_jsquad(service, questions)
+            text = format_jsquad(reports["jsquad"], misses=args.misses)
+            sections.append(("jsquad", text))
+            print(f"## jsquad\n{text}\n", flush=True)
+    if args.no_write:
+        return
+    body = "\n\n".join(f"## {name}\n\n{text}" for name, text in sections)
+    (EVAL / "results.md").write_text(f"# Evaluation results ({date.today()})\n\n{body}\n", encoding="utf-8")
+    if "heldout" in reports:
+        plot(reports["heldout"], EVAL / "recall.png")
+    update_readme(reports)
 
 
-def update_readme(report, dev) -> None:
-    rows = ["| mode | recall@1 | recall@3 | recall@5 | recall@10 | MRR@10 |", "|---|---|---|---|---|---|"]
-    for m in report.modes.values():
-        r = m.recall
-        rows.append(f"| {m.mode} | {r[1]:.3f} | {r[3]:.3f} | {r[5]:.3f} | {r[10]:.3f} | {m.mrr10:.3f} |")
+def _answers_line(report) -> str:
     a = report.abstention
-    lines = [
-        "<!-- quality:start (written by `make eval`) -->",
-        f"Project evaluation set: {report.questions} questions ({report.answerable} answerable) over 8 generated",
-        "guideline/minutes/FAQ PDFs plus the sample report (`eval/`), EmbeddingGemma, retrieval top 10:",
-        "",
-        *rows,
-        "",
-        f"Answer accuracy (answer contains every answer key and cites an evidence passage): "
-        f"**{report.answer_accuracy:.3f}**. Abstention: {a['unanswerable_abstained']}/{a['unanswerable']} "
-        f"unanswerable questions abstained, {a['answerable_abstained']} answerable question(s) abstained "
-        f"(precision {a['precision']:.2f}, recall {a['recall']:.2f}).",
-    ]
-    if dev:
-        d = dev.modes["hybrid"]
+    return (
+        f"answer accuracy **{report.answer_accuracy:.3f}**; {a['unanswerable_abstained']}/{a['unanswerable']} "
+        f"unanswerable abstained, {a['answerable_abstained']} answerable abstained"
+    )
+
+
+def update_readme(reports: dict) -> None:
+    lines = [f"<!-- quality:start (written by `make eval`, {date.today()}, 2 CPU cores) -->"]
+    held = reports.get("heldout")
+    if held:
         lines += [
+            f"**Held-out set** (`eval/heldout.jsonl`, {held.questions} questions, {held.answerable} answerable, "
+            "written from the documents alone by someone who had not seen the rules, 62 % on tables, 10 in "
+            "English, over the sample report, the evaluation corpus and four held-out documents; never tuned on):",
             "",
-            f"Shared dev set (`shared/eval/dev_qa.jsonl`, {dev.answerable} answerable): hybrid recall@5 "
-            f"{d.recall[5]:.3f}, MRR@10 {d.mrr10:.3f}, answer accuracy {dev.answer_accuracy:.3f}, "
-            f"{dev.abstention['unanswerable_abstained']}/{dev.abstention['unanswerable']} unanswerable abstained.",
+            "| mode | recall@1 | recall@3 | recall@5 | recall@10 | MRR@10 |",
+            "|---|---|---|---|---|---|",
         ]
-    lines += ["", "![recall@k per mode](eval/recall.png)", "<!-- quality:end -->"]
+        for m in held.modes.values():
+            r = m.recall
+            lines.append(f"| {m.mode} | {r[1]:.3f} | {r[3]:.3f} | {r[5]:.3f} | {r[10]:.3f} | {m.mrr10:.3f} |")
+        lines += ["", f"Answers: {_answers_line(held)} (baseline = the tutorial pipeline, dense only).", ""]
+    conv = reports.get("conversations")
+    if conv:
+        lines += [f"**Conversations** (`eval/conversations.jsonl`, {conv.questions} turns): {_answers_line(conv)}.", ""]
+    jsq = reports.get("jsquad")
+    if jsq:
+        r = jsq.retrieval
+        lines += [
+            f"**JSQuAD** (external, {jsq.questions} questions of the validation split over its 59 articles, "
+            "fixed sample): recall@1 / recall@5 / MRR@10 — hybrid "
+            + " · ".join(
+                f"{mode} {v['recall@1']:.3f} / {v['recall@5']:.3f} / {v['mrr@10']:.3f}" for mode, v in r.items()
+            )
+            + f"; a gold answer in the answer **{jsq.containment:.3f}**, in its first line {jsq.first_line:.3f}, "
+            f"median answer {jsq.median_chars:.0f} characters, abstained {jsq.abstained:.3f}. "
+            "(keyword = BM25 over character bigrams; baseline = the tutorial pipeline.)",
+            "",
+        ]
+    dev = reports.get("dev")
+    if dev:
+        lines += [f"Shared dev set ({dev.answerable} answerable): {_answers_line(dev)}.", ""]
+    lines += ["![recall@k per mode, held-out set](eval/recall.png)", "<!-- quality:end -->"]
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    block = "\n".join(lines)
-    text = re.sub(r"<!-- quality:start.*?<!-- quality:end -->", block, text, flags=re.S)
+    text = re.sub(r"<!-- quality:start.*?<!-- quality:end -->", "\n".join(lines), text, flags=re.S)
     readme.write_text(text, encoding="utf-8")
 
 

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from basics.jatext import squash
 from index.embedder import Embedder
 from index.keyword import KeywordIndex, SegmentCache
 from index.query import expand, glossary_terms
@@ -18,6 +19,12 @@ from index.store import DocumentRecord, Store, signature_of
 from ingest.chunk import Chunk
 
 RRF_K = 60
+# A cover page or a title alone ("令和5年3月 ○○区環境課" and nothing else) matches a question that names the
+# document better than the passage that answers it: BM25 favours short chunks and the embedding of a title
+# is close to any question about the document. Such thin chunks keep this share of their fused score.
+THIN_WEIGHT = 0.3
+THIN_CHARS = 60
+THIN_LOOKAHEAD = 10  # fused candidates beyond k that a demoted thin chunk can make room for
 MODES = ("hybrid", "dense", "keyword")
 
 
@@ -28,6 +35,12 @@ class Hit:
     score: float
     ranks: dict[str, int] = field(default_factory=dict)
     similarity: float | None = None  # dense cosine similarity to the query, when known
+
+
+def is_thin(text: str) -> bool:
+    """Little content: under THIN_CHARS characters, no sentence end and no table record."""
+    body = squash(text)
+    return len(body) < THIN_CHARS and "。" not in body and "\t" not in text
 
 
 class Searcher:
@@ -96,9 +109,13 @@ class Searcher:
             for rank, cid in enumerate(ids, start=1):
                 scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank)
                 ranks.setdefault(cid, {})[name] = rank
-        top = sorted(scores, key=lambda cid: (-scores[cid], cid))[:k]
+        top = sorted(scores, key=lambda cid: (-scores[cid], cid))[: k + THIN_LOOKAHEAD]
         missing = [cid for cid in top if cid not in chunks]
         chunks.update({c.id: c for c in self.store.get_chunks(missing)})
+        for cid in top:
+            if cid in chunks and is_thin(chunks[cid].text):
+                scores[cid] *= THIN_WEIGHT
+        top = sorted(top, key=lambda cid: (-scores[cid], cid))[:k]
         hits = []
         for cid in top:
             chunk = chunks.get(cid)

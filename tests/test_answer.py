@@ -3,8 +3,8 @@
 import pytest
 from helpers import HITS, _hit
 
+from answer.conversation import is_follow_up, key_terms, search_text
 from answer.extractive import compose
-from answer.pipeline import is_follow_up, key_terms, search_text
 from answer.types import NOT_FOUND
 from basics.errors import PolicyQAError
 from index.search import Hit

@@ -1,0 +1,94 @@
+"""Which questions continue the conversation, and what to search for them.
+
+A question is a follow-up only when it refers back (それ, その, 同, 当該, 翌年, it, that, what about…) or names
+no subject of its own: its content words are only attributes that need one (対象, 期限, 副座長, 2011年度…).
+「J-VERとは何ですか？」 names its subject and is answered on its own after anything; 「その時の副座長は？」 and
+「対象は何か所ですか？」 continue the previous question, whose subject is searched with them. A year given
+relatively (翌年, 前年度, 同年) is resolved against the previous question's year.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+MAX_QUESTION_CHARS = 1000  # longer input is cut for search (a 512-token model reads ~850 Japanese chars)
+MAX_DEPTH = 3  # a chain of follow-ups borrows its subject through at most this many earlier turns
+
+_REFERS_BACK = re.compile(
+    r"^(それ|その|これ|この|あれ|あの|そこ|そちら|こちら|同|当該|彼|彼女|前者|後者|では|じゃあ|ちなみに)"
+    r"|(それ|これ|あれ|それら|これら)(は|の|が|を|に|で|と|も|って)|その(時|際|年|後|中|うち|他)|当時|同じ"
+    r"|翌年|前年|同年|翌月|前月|次回|前回|次の|前の"
+    r"|\b(it|its|that|this|they|them|their|those|these|he|she|his|her|same)\b|^\s*(and|what about|how about)\b",
+    re.IGNORECASE,
+)
+_ASKING = re.compile(
+    r"(とは|には|では|は|を|が|の)?\s*(いつ|何|なに|誰|だれ|どんな|どういう|どの|どこ|どう|どれ|なぜ|いくら|いくつ)[^、。]*$"
+    r"|^\s*(who|what|when|where|which|how|why)\b.*?\b(is|was|were|are|did|does|do)\b",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(r"[\u3005\u30a0-\u30ff\u3400-\u9fff]{2,}|[A-Za-z][A-Za-z0-9\-]+|\d+")
+# Attributes of something else: a question made only of these names no subject of its own.
+_ATTRIBUTES = {
+    *"対象 期限 期間 金額 費用 予算 条件 要件 手続 手続き 内容 理由 目的 結果 場所 会場 日程 日時".split(),
+    *"時期 担当 担当者 委員 座長 副座長 委員長 副委員長 会長 副会長 事務局 事務局長 構成 役職 所属".split(),
+    *"名称 種類 方法 件数 人数 回数".split(),
+    *"開始 終了 締切 根拠 概要 詳細 開催 最初 最後 全体 合計 年度 上限 下限 割合 単価 連絡先 問合せ 問い合わせ".split(),
+    *"members member chair vice deadline date dates amount cost budget period purpose reason place venue".split(),
+    *"who what when where which why how many much year years is was were are did does do the a an of in on".split(),
+    *"for to about and or with by at from its their there then also".split(),
+}
+_YEAR = re.compile(r"(\d{4})\s*(年度|年)?|(平成|令和)\s*(\d{1,2}|元)\s*(年度|年)")
+_RELATIVE_YEAR = {"翌年度": 1, "前年度": -1, "同年度": 0, "翌年": 1, "前年": -1, "同年": 0}
+_ERAS = {"平成": 1988, "令和": 2018}
+
+
+def key_terms(question: str) -> str:
+    """The subject of a question without its question words: "XXはいつですか？" → "XX"."""
+    text = re.sub(r"[?？!！。\s]+$", "", question.strip())
+    return _ASKING.sub("", text).strip() or text
+
+
+def names_a_subject(question: str) -> bool:
+    """Whether the question names something of its own beyond attributes and numbers (J-VER, 京都議定書)."""
+    words = [w for w in _WORDS.findall(key_terms(question)) if not w.isdigit() and not w.startswith("何")]
+    return any(w.lower() not in _ATTRIBUTES and w not in _ATTRIBUTES for w in words)
+
+
+def is_follow_up(question: str) -> bool:
+    question = question.strip()
+    return bool(_REFERS_BACK.search(question)) or not names_a_subject(question)
+
+
+def _year_of(text: str) -> int | None:
+    m = _YEAR.search(text)
+    if not m:
+        return None
+    if m.group(1):
+        return int(m.group(1))
+    return _ERAS[m.group(3)] + (1 if m.group(4) == "元" else int(m.group(4)))
+
+
+def resolve_relative_years(question: str, previous: str) -> str:
+    """翌年 / 前年度 / 同年 as the year they mean, counted from the previous question's year."""
+    base = _year_of(previous)
+    if base is None:
+        return question
+    for word, delta in _RELATIVE_YEAR.items():
+        if word in question:
+            unit = "年度" if word.endswith("年度") else "年"
+            return question.replace(word, f"{base + delta}{unit}")
+    return question
+
+
+def search_text(question: str, history: Sequence[str], depth: int = MAX_DEPTH) -> str:
+    """What to search for: the question, preceded by the previous turn's subject when it is a follow-up."""
+    question = question.strip()[:MAX_QUESTION_CHARS]
+    if not history or depth <= 0 or not is_follow_up(question):
+        return question
+    previous = search_text(history[-1], history[:-1], depth - 1)  # a chain of follow-ups keeps its subject
+    question = resolve_relative_years(question, previous)
+    subject = key_terms(previous)
+    if _year_of(question) is not None:  # "What about 2011?": the new year replaces the earlier one
+        subject = re.sub(r"\s+", " ", _YEAR.sub(" ", subject)).strip(" のは")
+    return f"{subject} {question}".strip()
