@@ -193,3 +193,91 @@ def garbled_pdf(font_path: str = "/usr/share/fonts/opentype/ipafont-gothic/ipag.
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------
+# tables as word processors and report generators draw them (tests of ingest.tables)
+
+
+def _paragraph(text: str, size: float = 10.5):
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph
+
+    return Paragraph(text, ParagraphStyle("p", fontName=FONT, fontSize=size, leading=size * 1.5, wordWrap="CJK"))
+
+
+def ruled_table_pdf(
+    rows: list[list[str]],
+    before: list[str] | tuple[str, ...] = (),
+    after: list[str] | tuple[str, ...] = (),
+    spans: list[tuple[int, int, int]] | tuple = (),
+    repeat_header: bool = False,
+) -> bytes:
+    """A platypus table with a full grid of rules, paragraphs `before` and `after` it. A "\\n" in a cell
+    is a line break inside the cell; `spans` are (column, first row, last row) cells merged down; a table
+    too long for one page flows onto the next ones, with the header row repeated when `repeat_header`."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    style = [("FONT", (0, 0), (-1, -1), FONT, 9), ("GRID", (0, 0), (-1, -1), 0.5, colors.black)]
+    style += [("VALIGN", (0, 0), (-1, -1), "TOP")]
+    style += [("SPAN", (col, first), (col, last)) for col, first, last in spans]
+    story = [_paragraph(t) for t in before]
+    story.append(Table(rows, style=TableStyle(style), repeatRows=int(repeat_header)))
+    story += [_paragraph(t) for t in after]
+    buf = io.BytesIO()
+    SimpleDocTemplate(buf, pagesize=A4, invariant=1).build(story)
+    return buf.getvalue()
+
+
+def positioned_table_pdf(
+    rows: list[list[str]],
+    xs: list[float],
+    before: list[str] | tuple[str, ...] = (),
+    after: list[str] | tuple[str, ...] = (),
+    ruled: bool = False,
+    per_cell: bool = False,
+    beside: str | None = None,
+) -> bytes:
+    """One page: lines `before`, then each row's cells at the x positions `xs` (empty cells left out, no
+    rules unless `ruled`), then lines `after`. A row is one text object with the cursor moved from cell to
+    cell (pypdf reads it as one line), or with `per_cell` one text object per cell (one line per cell).
+    `beside` is drawn on the first row's baseline right of the table: prose sharing a line with it."""
+    buf = io.BytesIO()
+    c, (_width, height) = _canvas(buf, None)
+    c.setFont(FONT, 10.5)
+    y, step, right = height - 80, 18, xs[-1] + 110
+    for line in before:
+        c.drawString(60, y, line)
+        y -= step
+    top = y + 13
+    for k, row in enumerate(rows):
+        cells = [(x, cell) for x, cell in zip(xs, row, strict=False) if cell]
+        if k == 0 and beside:
+            cells.append((right + 10, beside))
+        if per_cell:
+            for x, cell in cells:
+                c.drawString(x, y, cell)
+        else:
+            text, last = c.beginText(cells[0][0], y), cells[0][0]
+            text.setFont(FONT, 10.5)
+            for x, cell in cells:
+                text.moveCursor(x - last, 0)
+                text.textOut(cell)
+                last = x
+            c.drawText(text)
+        y -= step
+    if ruled:
+        c.setLineWidth(0.5)
+        c.grid([x - 4 for x in xs] + [right], [top - step * k for k in range(len(rows) + 1)])
+    y -= 6
+    for line in after:
+        c.drawString(60, y, line)
+        y -= step
+    c.showPage()
+    c.save()
+    return buf.getvalue()
