@@ -24,12 +24,12 @@ from dataclasses import dataclass
 
 from answer.question import REQUIRED, AnswerType, answer_type, holds
 from answer.types import NOT_FOUND, Answer, Citation
-from basics.jatext import normalize_for_search, sentence_spans, squash, tokenize
+from basics.jatext import normalize_for_search, squash, tokenize
 from index.embedder import EMBEDDINGGEMMA_MIN_SIMILARITY
 from index.query import expand
 from index.search import Hit
 from ingest.headings import heading_level
-from ingest.tables import CELL_SEP, Record, parse_record
+from ingest.tables import Record, parse_record, text_units
 
 MAX_SENTENCES = 3
 PASSAGES = 5
@@ -52,7 +52,7 @@ CONTEXT_WEIGHT = 0.5  # expansions (英→日, 和暦↔西暦) and a follow-up'
 UNTYPED_WEIGHT = 0.6  # a unit without the preferred kind of value (a person for 誰) counts this much
 NEXT_UNIT_SHARE = 0.6  # a further unit is quoted only when it scores at least this share of the best
 _KIND_JA = {AnswerType.WHEN: "日付", AnswerType.AMOUNT: "数量・金額", AnswerType.ARTICLE: "条項"}
-WHOLE_TERM_BONUS = 0.5  # share of a term's weight added when it is matched as a whole term
+WHOLE_TERM_BONUS = 1.0  # share of a term's weight added again when it is matched as a whole term
 _CJK_TERM = re.compile(r"[\u3005\u30a0-\u30ff\u3400-\u9fff]{2,}")
 _KANJI = re.compile(r"[\u3005\u3400-\u9fff]")
 
@@ -68,19 +68,6 @@ class _Candidate:
     record: Record | None = None
 
 
-def _units(text: str) -> list[tuple[int, int]]:
-    """Sentences, except that a table record is one unit however many 。 its cells hold."""
-    spans, pos = [], 0
-    for line in text.split("\n"):
-        if CELL_SEP in line and line.strip():
-            lead = len(line) - len(line.lstrip())
-            spans.append((pos + lead, pos + len(line.rstrip())))
-        else:
-            spans += sentence_spans(line, pos)
-        pos += len(line) + 1
-    return spans
-
-
 def is_label(sentence: str) -> bool:
     s = squash(sentence)
     return len(s) <= LABEL_CHARS and not _PREDICATE.search(s)
@@ -92,7 +79,7 @@ def _candidates(hits: list[Hit]) -> list[_Candidate]:
         # A table row means little without its heading ("(3)2011年度 > ●自治体委員会委員"): the heading's
         # terms count as the row's own.
         context = set(tokenize(hit.chunk.heading))
-        for start, end in _units(hit.chunk.text):
+        for start, end in text_units(hit.chunk.text):
             sentence = hit.chunk.text[start:end]
             record = parse_record(sentence)
             tokens = frozenset(tokenize(sentence)) | context
@@ -141,13 +128,20 @@ def _score(q_weights: dict[str, float], terms: list[str], cands: list[_Candidate
     weights = {t: math.log(1 + n / df[t]) * q_weights[t] for t in df}
     total = sum(weights.values()) or 1.0
     term_weight = {t: sum(weights.get(b, 0.0) for b in set(tokenize(t))) for t in terms}
+    # A table cut into several chunks is still one table: its rows share the rank of its best-ranked chunk,
+    # so the row that answers is not held back by the rows it happened to be chunked with.
+    table_rank: dict[str, int] = {}
+    for c in cands:
+        if c.record is not None:
+            table_rank[c.record.caption] = min(table_rank.get(c.record.caption, c.hit_rank), c.hit_rank)
     scores = []
     for c in cands:
         lexical = sum(weights.get(t, 0.0) for t in c.tokens & q_tokens) / total
         text = normalize_for_search(f"{c.hit.chunk.heading} {c.text}")
         whole = sum(w for t, w in term_weight.items() if _matches_whole(t, text))
         lexical += WHOLE_TERM_BONUS * whole / total
-        prior = 1.0 / (1.0 + 0.35 * c.hit_rank)
+        rank = table_rank[c.record.caption] if c.record is not None else c.hit_rank
+        prior = 1.0 / (1.0 + 0.35 * rank)
         scores.append((lexical + 0.05) * prior)
     return scores
 
@@ -176,7 +170,8 @@ def compose(
         )
     kind = answer_type(question)
     cands = _candidates(hits)
-    scores = _score(query_weights(question, searched), _whole_terms(question), cands)
+    weights = query_weights(question, searched)
+    scores = _score(weights, _whole_terms(question), cands)
     typed = [holds(kind, c.text, c.record) for c in cands]
     if kind in REQUIRED and cands and not any(typed):
         # Asked for a date (an amount, an article) and no passage near the question holds one: say so and
@@ -190,12 +185,16 @@ def compose(
     order = sorted(range(len(cands)), key=lambda i: -scores[i])
     chosen: list[_Candidate] = []
     seen: set[str] = set()
+    q_tokens, covered = set(weights), set()
     for i in order:
         c = cands[i]
         key = squash(c.text)
         if key in seen or scores[i] <= 0 or (chosen and scores[i] < NEXT_UNIT_SHARE * scores[order[0]]):
             continue
+        if chosen and not (c.tokens & q_tokens) - covered:
+            continue  # says nothing of the question that the units already chosen do not (the next row)
         seen.add(key)
+        covered |= c.tokens & q_tokens
         chosen.append(c)
         if len(chosen) == max_sentences:
             break

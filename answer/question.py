@@ -30,6 +30,8 @@ class AnswerType(StrEnum):
 # Order matters: "何年に" is a date, "何%" an amount, "第何条" an article before anything else.
 _RULES: list[tuple[AnswerType, re.Pattern]] = [
     (AnswerType.ARTICLE, re.compile(r"第\s*何\s*条|何条|which article", re.I)),
+    # "期間は何年ですか" and "何年間" ask for a length of time, "何年に" for a date
+    (AnswerType.AMOUNT, re.compile(r"何年間|何か年|何カ年|何ヶ年|(期間|年数|任期)\S{0,4}何年|how many years", re.I)),
     (
         AnswerType.WHEN,
         re.compile(

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from basics.jatext import sentence_spans
 from ingest.headings import heading_level
 from ingest.load import Page
+from ingest.tables import text_units
 
 HEADING_SEP = " > "
 
@@ -91,7 +91,7 @@ def chunk_pages(pages: list[Page], max_chars: int = 400, overlap_ratio: float = 
         for heading, start, end in _sections(page.text, outline):
             spans = [
                 piece
-                for span in sentence_spans(page.text[start:end], start)
+                for span in text_units(page.text[start:end], start)
                 for piece in _split_long(page.text, span, max_chars)
             ]
             for s, e in _pack(spans, max_chars, overlap):

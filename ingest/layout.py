@@ -22,7 +22,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-ITEM_SEP = "／"  # list items (・ lines) inside one cell
 MAX_SEGMENTS = 3000  # above this many rules on a page, skip ruled-table detection (charts, hatching)
 
 _BULLET = re.compile(r"^\s*[・･•◦‐\-－]\s*")
@@ -328,7 +327,7 @@ def _index_asc(xs, x):
 
 
 def _cell_text(cell_runs, right_edge=None) -> str:
-    """Join a cell's runs into one value: lines by baseline, wrapped lines glued, bullets -> ／."""
+    """Join a cell's runs into one value: lines by baseline, wrapped lines glued, bulleted items kept."""
     rs = [r for r in cell_runs if r.text.strip("\r\n")]
     if not rs:
         return ""
@@ -354,7 +353,7 @@ def _cell_text(cell_runs, right_edge=None) -> str:
 
 def _join_lines(texts, ends, sizes, right_edge) -> str:
     """Join the lines of one cell. A line that reaches the cell's right edge was wrapped: glue the next
-    line to it; a short line ended on purpose: join with a space; bullet lines become items (／)."""
+    line to it; a short line ended on purpose: join with a space; bullet lines stay items ("・a ・b")."""
     if not texts:
         return ""
     items: list[str] = []
@@ -370,8 +369,8 @@ def _join_lines(texts, ends, sizes, right_edge) -> str:
             items[-1] = prev + t
         else:
             items[-1] = prev + " " + t
-    if bullets:
-        return ITEM_SEP.join(o for o in (_BULLET.sub("", it).strip() for it in items) if o)
+    if bullets:  # items keep their printed bullet: a quote copied from the printed cell still matches
+        return " ".join(o for o in (re.sub(r"^(\S)\s+", r"\1", it.strip()) for it in items) if o.strip("・･•◦ "))
     return " ".join(items)
 
 

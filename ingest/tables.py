@@ -22,6 +22,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from basics.jatext import sentence_spans
 from ingest.layout import Table, collect, ruled_tables, unruled_tables
 
 _MONTH_ONLY = re.compile(r"^\s*[0-9０-９]{1,2}\s*月")
@@ -36,7 +37,7 @@ _L1_NUM = re.compile(r"^[0-9０-９]{1,2}(?:[\u3000 ]|[.．](?![0-9０-９]))\s*
 _L2 = re.compile(r"^\s*(?:[●■◆◇□▼▲◎]|[①-⑳]|＜[^＞]{1,30}＞\s*$|【[^】]{1,30}】\s*$)")
 RECORD_MARK = "\u25b6"  # ▶ starts a record line in extracted text; cleaning removes it (ingest.clean)
 CELL_SEP = "\t"
-_RECORD = re.compile(r"^(?P<caption>.*?)\s?\[(?P<columns>[^\]\t]*)\] (?P<cells>.*\t.*)$")
+_RECORD = re.compile(r"^(?P<caption>.*?)\s?\[(?P<columns>[^\]\t]*)\]\s?(?P<cells>.*\t.*)$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,20 @@ class Record:
             if value and any(n in col for n in names):
                 return value
         return ""
+
+
+def text_units(text: str, base: int = 0) -> list[tuple[int, int]]:
+    """Spans of sentences, except that a table record is one unit however many 。 its cells hold: what
+    chunks are packed from and what an answer quotes."""
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        if CELL_SEP in line and line.strip():
+            lead = len(line) - len(line.lstrip())
+            spans.append((base + pos + lead, base + pos + len(line.rstrip())))
+        else:
+            spans += sentence_spans(line, base + pos)
+        pos += len(line) + 1
+    return spans
 
 
 def parse_record(line: str) -> Record | None:

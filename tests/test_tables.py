@@ -226,11 +226,6 @@ def test_records_survive_chunking(name):
     chunk_check(pdf(name), CASES[name][2], 400)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest.chunk cuts chunks at sentence ends (。) even inside a record line: "
-    "a record whose cell holds two sentences is split across chunks",
-)
 def test_record_with_sentences_is_not_split_by_chunking():
     rows = [["名称", "概要"]] + [[f"{2000 + i}年", "指針を公表した。取組を促した。" * 2] for i in range(6)]
     chunk_check(pdfgen.ruled_table_pdf(rows, before=["（２）取り組み"]), rows[1:], 120)
