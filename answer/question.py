@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from basics.jatext import nfkc
 from ingest.tables import Record
 
 
@@ -72,8 +73,10 @@ _PERSON = re.compile(
 _BODY = re.compile(
     r"省|庁|局|部|課|室|協会|会社|株式会社|法人|大学|研究所|委員会|審議会|センター|機構|団体|組合|政府|都|道|府|県|市|区|町|村"
 )
+# a named place (港区, 奥多摩町, 長野県) or a kind of place (窓口, 図書館, 会議室); a lone 区 is the ward itself
 _PLACE = re.compile(
-    r"都|道|府|県|市|区|町|村|国|州|島|山|川|湖|駅|港|空港|地方|地域|会館|ホール|センター|庁舎|会議室|室|公園|[ァ-ヶー]{3,}"
+    r"[\u4e00-\u9fff]{1,5}(都|道|府|県|市|区|町|村|国|州|島|山|川|湖|駅|港)(?![\u4e00-\u9fff])"
+    r"|窓口|図書館|会館|ホール|センター|庁舎|役所|役場|会議室|事務所|公園|施設|店舗|売店|会場|[ァ-ヶー]{3,}"
 )
 _DEFINES = re.compile(r"とは|をいう|のこと|である|を指す|制度|仕組み|とされ|と呼ば|の一種|の総称|です|ます")
 _BECAUSE = re.compile(r"ため|ので|から|により|によって|理由|目的|背景|ことから|結果")
@@ -120,3 +123,78 @@ def holds(kind: AnswerType, text: str, record: Record | None = None) -> bool:
     if kind is AnswerType.DEFINITION:
         return bool(_DEFINES.search(text))
     return bool(_BECAUSE.search(text))
+
+
+# --- years: a question that names a year wants the unit of that year ----------------------------------
+_FISCAL = re.compile(r"(?<!\d)((?:19|20)\d\d)\s*(?:\((?:平成|令和|昭和)\s*(?:\d{1,2}|元)\))?\s*年度")
+_ERA_FISCAL = re.compile(r"(平成|令和|昭和)\s*(\d{1,2}|元)\s*年度")
+_WESTERN = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+_ERA = re.compile(r"(平成|令和|昭和)\s*(\d{1,2}|元)\s*年")
+_ERA_BASE = {"昭和": 1925, "平成": 1988, "令和": 2018}
+
+
+def _era(m: re.Match) -> int:
+    return _ERA_BASE[m.group(1)] + (1 if m.group(2) == "元" else int(m.group(2)))
+
+
+def fiscal_years(text: str) -> set[int]:
+    """Fiscal years named (2009年度, 2009(平成21)年度, 平成21年度)."""
+    return {int(m.group(1)) for m in _FISCAL.finditer(text)} | {_era(m) for m in _ERA_FISCAL.finditer(text)}
+
+
+def years(text: str) -> set[int]:
+    """Every year named, western or era (平成21年 = 2009)."""
+    return {int(m.group(1)) for m in _WESTERN.finditer(text)} | {_era(m) for m in _ERA.finditer(text)}
+
+
+def year_fit(question: str, unit: str) -> float:
+    """1 when the unit is of the year the question names (or names none), less when it is of another year.
+
+    A fiscal year asked (2011年度) is matched against the unit's fiscal years first: a meeting of January 2012
+    belongs to 2011年度, and a table of 2010年度 lists a meeting in January 2011."""
+    asked_fy, asked = fiscal_years(question), years(question)
+    if not asked:
+        return 1.0
+    unit_fy = fiscal_years(unit)
+    if asked_fy and unit_fy:
+        return YEAR_MATCH if asked_fy & unit_fy else YEAR_MISMATCH
+    unit_years = years(unit)
+    if not unit_years:
+        return 1.0
+    return YEAR_MATCH if asked & unit_years else YEAR_MISMATCH
+
+
+YEAR_MATCH, YEAR_MISMATCH = 1.2, 0.5
+
+
+# --- ordinals: 第2回 is not 第1回, 第5条 is not 第6条 ---------------------------------------------------
+_ORDINAL = re.compile(r"第\s*([0-9]+|[一二三四五六七八九十]+)\s*(回|条|章|節|項|号|版|期|次|部|編)")
+_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九", start=0)}
+
+
+def _number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    if text == "十":
+        return 10
+    if "十" in text:  # 二十三 → 23, 十五 → 15
+        tens, _, ones = text.partition("十")
+        return (_KANJI_DIGITS.get(tens, 1) if tens else 1) * 10 + (_KANJI_DIGITS.get(ones, 0) if ones else 0)
+    return _KANJI_DIGITS.get(text, 0)
+
+
+def ordinals(text: str) -> set[tuple[int, str]]:
+    return {(_number(m.group(1)), m.group(2)) for m in _ORDINAL.finditer(nfkc(text))}
+
+
+def ordinal_fit(question: str, unit: str) -> float:
+    """Like `year_fit`, for the ordinals that pick one item among its siblings (第2回の委員会, 第5条)."""
+    asked = ordinals(question)
+    if not asked:
+        return 1.0
+    found = ordinals(unit)
+    kinds = {k for _, k in asked}
+    same_kind = {o for o in found if o[1] in kinds}
+    if not same_kind:
+        return 1.0
+    return YEAR_MATCH if asked & same_kind else YEAR_MISMATCH

@@ -74,6 +74,7 @@ def main() -> None:
     ap.add_argument("--jsquad-store", type=Path, help="keep (and reuse) the JSQuAD store in this folder")
     ap.add_argument("--jsquad-sample", type=int, default=500)
     ap.add_argument("--jsquad-part", default="report", choices=("report", "tuning"))
+    ap.add_argument("--modes", default="", help="retrieval modes to compare (default: all, hybrid only for some)")
     ap.add_argument("--misses", action="store_true", help="print every miss")
     ap.add_argument("--no-write", action="store_true", help="print only: leave results.md and the README as they are")
     args = ap.parse_args()
@@ -93,6 +94,7 @@ def main() -> None:
             service = build_store(args.store or Path(tmp) / "eval", embedder)
             for name in wanted:
                 modes = ("dense", "keyword", "hybrid", "baseline") if name in ("tuning", "heldout") else ("hybrid",)
+                modes = tuple(args.modes.split(",")) if args.modes else modes
                 questions = load_questions(files[name])
                 report = evaluate(service, questions, modes=modes)
                 reports[name] = report
@@ -105,7 +107,8 @@ def main() -> None:
         if "jsquad" in sets and settings.jsquad_path.exists():
             service = jsquad_service(settings, args.jsquad_store or Path(tmp) / "jsquad", embedder)
             questions = jsquad_split(jsquad_corpus(settings.jsquad_path)[1], args.jsquad_sample, args.jsquad_part)
-            reports["jsquad"] = evaluate_jsquad(service, questions)
+            modes = tuple(args.modes.split(",")) if args.modes else ("hybrid", "keyword", "baseline")
+            reports["jsquad"] = evaluate_jsquad(service, questions, modes)
             text = format_jsquad(reports["jsquad"], misses=args.misses)
             sections.append(("jsquad", text))
             print(f"## jsquad\n{text}\n", flush=True)

@@ -13,6 +13,7 @@ import os
 import re
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -210,19 +211,24 @@ class Library:
     def _write_chunks(self, chunks, title: str, progress: Progress | None) -> None:
         """Embed and store chunks in batches. A chunk whose exact embedded text (with title, under the same
         model) is already stored, typically from the version being replaced, reuses that vector: re-ingesting
-        a revised guideline embeds only what changed."""
+        a revised guideline embeds only what changed. A text repeated within the document is embedded once
+        and looked up in the store at most once (its vector is kept for the rest of this ingest)."""
         total = len(chunks)
+        texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in chunks]
+        keys = [self._embed_key(title, t) for t in texts]
+        repeated = {k for k, n in Counter(keys).items() if n > 1}
+        kept: dict[str, np.ndarray] = {}  # vectors of the keys that recur in this document
         for i in range(0, total, EMBED_BATCH):
-            part = chunks[i : i + EMBED_BATCH]
-            texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in part]
-            keys = [self._embed_key(title, t) for t in texts]
-            known = self.store.embeddings_by_key(keys)
-            todo = [j for j, k in enumerate(keys) if k not in known]
-            fresh = self.embedder.embed_documents([texts[j] for j in todo], title=title) if todo else []
-            vectors = [known.get(k) for k in keys]
-            for j, vec in zip(todo, fresh, strict=True):
-                vectors[j] = vec
-            self.store.add_chunks(part, np.stack(vectors), keys)
+            part, part_keys = chunks[i : i + EMBED_BATCH], keys[i : i + EMBED_BATCH]
+            text_of = dict(zip(part_keys, texts[i : i + EMBED_BATCH], strict=True))  # one entry per distinct key
+            known = {k: kept[k] for k in text_of if k in kept}
+            known |= self.store.embeddings_by_key([k for k in text_of if k not in known])
+            todo = [k for k in text_of if k not in known]  # distinct keys, each embedded once
+            if todo:
+                fresh = self.embedder.embed_documents([text_of[k] for k in todo], title=title)
+                known |= dict(zip(todo, fresh, strict=True))
+            self.store.add_chunks(part, np.stack([known[k] for k in part_keys]), part_keys)
+            kept |= {k: known[k] for k in text_of if k in repeated}
             self.reused += len(part) - len(todo)
             if progress:
                 progress(min(i + EMBED_BATCH, total), total)

@@ -106,6 +106,7 @@ class Store:
         """`model_id` None opens the registry only (listing, removal): no model is needed or checked, and a
         store that does not exist yet is not created (it lists no documents)."""
         self.model_id, self.dim = model_id, dim
+        self.rows_fetched = 0  # rows read back for vector reuse (embeddings_by_key), for tests and benchmarks
         self._open_collections(client)
 
     def reopen(self) -> None:
@@ -189,14 +190,30 @@ class Store:
             )
 
     def embeddings_by_key(self, keys: list[str]) -> dict[str, np.ndarray]:
-        """Stored vectors for any of these embed keys (from any version still in the store)."""
-        if not keys:
+        """One stored vector per distinct embed key (from any version still in the store).
+
+        Many chunks can share a key (a page repeated 2,500 times; the old and the new version of a document),
+        so a plain `$in` query returned every copy: 2,500 identical chunks fetched 195,936 rows. One query
+        asks for at most as many rows as there are distinct keys; only when copies of some keys filled it
+        and crowded others out are those others asked for one by one, one row each."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
             return {}
-        got = self.chunks.get(where={"embed_key": {"$in": list(set(keys))}}, include=["embeddings", "metadatas"])
-        return {
-            m["embed_key"]: np.asarray(e, dtype=np.float32)
-            for m, e in zip(got["metadatas"], got["embeddings"], strict=True)
-        }
+        found: dict[str, np.ndarray] = {}
+        full = self._first_vectors({"embed_key": {"$in": wanted}}, len(wanted), found)
+        if full:
+            for key in wanted:
+                if key not in found:
+                    self._first_vectors({"embed_key": key}, 1, found)
+        return found
+
+    def _first_vectors(self, where: dict, limit: int, found: dict[str, np.ndarray]) -> bool:
+        """Add the vectors of up to `limit` rows matching `where` (first row per key); True if `limit` was reached."""
+        got = self.chunks.get(where=where, limit=limit, include=["embeddings", "metadatas"])
+        self.rows_fetched += len(got["ids"])
+        for meta, vec in zip(got["metadatas"], got["embeddings"], strict=True):
+            found.setdefault(meta["embed_key"], np.asarray(vec, dtype=np.float32))
+        return len(got["ids"]) >= limit
 
     def delete_chunks(self, doc_id: str) -> None:
         self.chunks.delete(where={"doc_id": doc_id})

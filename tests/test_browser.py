@@ -57,23 +57,28 @@ def served_app(sample_runtime):
     proc.wait(timeout=20)
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make test installs it)")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make test installs it)"
+)
+
+
+@needs_chromium
 def test_ask_in_the_browser_and_open_a_source_card(served_app, tmp_path):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-    ]
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1600})
         page.goto(served_app, wait_until="domcontentloaded")
         box = page.locator("[data-testid=stChatInputTextArea]")
@@ -100,3 +105,36 @@ def test_ask_in_the_browser_and_open_a_source_card(served_app, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "chat-page-view.png"), full_page=True)
         browser.close()
     assert (ARTIFACTS / "chat-answer.png").stat().st_size > 10_000
+
+
+@needs_chromium
+def test_a_three_turn_conversation_a_roster_row_a_standalone_question_and_a_follow_up(served_app):
+    """The three questions an official asked in the browser: a roster row (a table record), a standalone
+    question after an unrelated one, and a follow-up that refers back to it (the chronology table)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    turns = [
+        ("2009年度の自治体委員会の座長は誰ですか？", ["今福 芳明", "港区"]),
+        ("J-VERとは何ですか？", ["環境省が管理する国内の排出削減・吸収プロジェクト"]),
+        ("それはいつ始まりましたか？", ["2008(平成20)年11月"]),
+    ]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 2000})
+        page.goto(served_app, wait_until="domcontentloaded")
+        for n, (question, expected) in enumerate(turns):
+            box = page.locator("[data-testid=stChatInputTextArea]")
+            box.wait_for(timeout=120_000)
+            box.fill(question)
+            box.press("Enter")
+            answer = page.locator("[data-testid=stChatMessage]").nth(2 * n + 1)
+            answer.get_by_text("[1]", exact=False).first.wait_for(timeout=120_000)
+            first_line = answer.locator("[data-testid=stMarkdownContainer]").nth(1).inner_text().split("\n")[0]
+            for text in expected:
+                assert text in first_line, (question, first_line)
+        searched = page.locator("[data-testid=stChatMessage]").nth(3).inner_text()
+        assert "2009年度の自治体委員会の座長" not in searched  # the standalone question was not merged
+        assert page.locator("[data-testid=stException]").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "chat-three-turns.png"), full_page=True)
+        browser.close()

@@ -159,3 +159,43 @@ def test_revised_version_embeds_only_changed_chunks(tmp_path):
     assert revised.status == "replaced" and revised.chunks == 100
     assert embedder.embedded == 10 and rt.library.reused == 90
     assert "(改正)" in rt.searcher.search("第31条の本文（改正）", k=1)[0].chunk.text  # NFKC-folded
+
+
+def _repeated_text(copies: int, extra: tuple[str, ...] = ()) -> bytes:
+    """A text file of `copies` identical one-sentence paragraphs (one identical chunk each) and some others."""
+    para = "森林整備の協定に基づく吸収量の認証について、" * 15 + "説明します。"
+    return "\n\n".join([para] * copies + [f"{e}について、" * 45 + "定めます。" for e in extra]).encode()
+
+
+def test_repeated_text_is_fetched_and_embedded_once_not_once_per_copy(tmp_path):
+    """2,500 identical chunks used to fetch 195,936 rows (every stored copy, batch after batch): a repeated
+    text is now embedded once, and looked up at most once per ingest, one row per distinct key."""
+    from policyqa.service import Service
+    from policyqa.settings import Settings
+
+    embedder = _CountingEmbedder()
+    rt = Service(Settings.from_env({"POLICYQA_DATA_DIR": str(tmp_path / "data")}), embedder)
+    with rt.library.writing():
+        first = rt.library.ingest_bytes("same.txt", _repeated_text(800, ("審査",)))
+        assert first.status == "added" and first.chunks == 801
+        assert embedder.embedded == 2  # the repeated paragraph and the other one, once each
+        assert rt.store.rows_fetched == 0  # nothing to reuse in an empty store; copies come from this ingest
+        embedder.embedded = rt.store.rows_fetched = 0
+        revised = rt.library.ingest_bytes("same.txt", _repeated_text(800, ("審査", "報告")))
+    assert revised.status == "replaced" and revised.chunks == 802
+    assert embedder.embedded == 1  # only the new paragraph
+    assert rt.store.rows_fetched <= 2  # one row for the repeated text, one for the unchanged paragraph
+    assert rt.store.chunk_doc_ids() == {revised.doc_id: 802}
+    assert "報告" in rt.searcher.search("報告について", k=1, mode="keyword")[0].chunk.text
+
+
+def test_vector_lookup_returns_one_row_per_key_even_when_copies_crowd_the_query(runtime):
+    from ingest.document import parse_document
+
+    doc = parse_document(_repeated_text(40, ("審査", "報告")), "crowd.txt")
+    store = runtime.store
+    keys = ["copy"] * 40 + ["audit", "report"]
+    store.add_chunks(doc.chunks, HashEmbedder().embed_documents([c.text for c in doc.chunks]), keys)
+    found = store.embeddings_by_key(["copy", "audit", "report", "copy", "missing"])
+    assert sorted(found) == ["audit", "copy", "report"]
+    assert store.rows_fetched <= 2 * 4  # ≤ one row per distinct key, one more per key crowded out
