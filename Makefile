@@ -6,9 +6,13 @@ PORT   ?= 8501
 
 .PHONY: run test install dev model browser lint eval bench clean llm llm-install llm-if-provisioned
 
+# Streamlit's upload endpoint gets the app's own limit from the start (0 MB in read-only mode: nothing to upload).
+UPLOAD_MB = $$($(BIN)/python -c 'from policyqa.settings import Settings as S; s = S.from_env(); print(0 if s.read_only else s.upload_limit_mb)')
+
 run: install model
 	$(BIN)/policyqa init --sample samples
-	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
+	  --server.maxUploadSize $(UPLOAD_MB)
 
 test: dev model browser llm-if-provisioned
 	$(BIN)/ruff check .

@@ -29,9 +29,23 @@ def _fail(err: PolicyQAError) -> None:
     st.stop()
 
 
+def apply_upload_limit(settings: Settings) -> None:
+    """Make Streamlit's own upload endpoint refuse what the app would refuse: POLICYQA_UPLOAD_LIMIT_MB, and 0 MB in
+    read-only mode. The endpoint (/_stcore/upload_file/<session>/<file>) serves every session, with or without
+    an upload widget on its page, and keeps what it receives in memory until the session ends; Streamlit has no
+    switch to turn it off. `server.maxUploadSize` is read on each request, so setting it here takes effect
+    at once; `make run` also passes it at start (--server.maxUploadSize), before any session exists."""
+    from streamlit import config
+
+    limit = 0 if settings.read_only else settings.upload_limit_mb
+    if config.get_option("server.maxUploadSize") != limit:
+        config.set_option("server.maxUploadSize", limit, "policyqa (POLICYQA_UPLOAD_LIMIT_MB / POLICYQA_READ_ONLY)")
+
+
 # --- main ----------------------------------------------------------------------------------------
 def main() -> None:
     settings = Settings.from_env()
+    apply_upload_limit(settings)
     try:
         st.session_state["service"] = get_service(settings)
     except PolicyQAError as err:

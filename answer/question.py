@@ -24,6 +24,7 @@ class AnswerType(StrEnum):
     WHERE = "where"
     ARTICLE = "article"
     DEFINITION = "definition"
+    NAME = "name"  # 何と呼ばれるか, 何というか: the unit that gives the name
     REASON = "reason"
     OTHER = "other"
 
@@ -31,21 +32,36 @@ class AnswerType(StrEnum):
 # Order matters: "何年に" is a date, "何%" an amount, "第何条" an article before anything else.
 _RULES: list[tuple[AnswerType, re.Pattern]] = [
     (AnswerType.ARTICLE, re.compile(r"第\s*何\s*条|何条|which article", re.I)),
-    # "期間は何年ですか" and "何年間" ask for a length of time, "何年に" for a date
-    (AnswerType.AMOUNT, re.compile(r"何年間|何か年|何カ年|何ヶ年|(期間|年数|任期)\S{0,4}何年|how many years", re.I)),
+    # "期間は何年ですか", "何年間", "何年以上" ask for a length of time, "何年に" for a date
+    (
+        AnswerType.AMOUNT,
+        re.compile(
+            r"何年(間|以上|以内|未満|ごと|おき)|何か年|何カ年|何ヶ年|(期間|年数|任期|年限)\S{0,4}何年|how many years",
+            re.I,
+        ),
+    ),
+    # naming questions before the rest: "…の時期を何というか" asks for the name, not the time
+    (
+        AnswerType.NAME,
+        re.compile(
+            r"何と(いう|言う|呼|称)|なんと(いう|呼)|の(名前|名称|呼び名|通称|略称)は"
+            r"|(is|are) (it|this|that|they) called",
+            re.I,
+        ),
+    ),
     (
         AnswerType.WHEN,
         re.compile(
-            r"いつ|何年|何月|何日|何時|何曜|時期|日程|日付|年月日|期限|締切|when\b|what (year|date|day|month|time)"
-            r"|which (year|date|day|month)|how long ago",
+            r"いつ|何年|何月|何日|何時|何曜|(時期|日程|日付|年月日|期限|締切|期日)は?[?？。]?$|when\b"
+            r"|what (year|date|day|month|time)|which (year|date|day|month)|how long ago",
             re.I,
         ),
     ),
     (
         AnswerType.AMOUNT,
         re.compile(
-            r"いくら|何\s*[%％]|何パーセント|何割|割合|何件|何人|何名|何回|何か所|何箇所|何カ所|何ヶ所|何社|何団体"
-            r"|何トン|何キロ|何ヘクタール|何円|何万|何倍|何歳|何個|何本|何点|何区|何市|何色|何種|何時間|何分"
+            r"いくら|何\s*[%％]|何パーセント|何割|割合|何件|何人|何名|何回|何か所|何箇所|何カ所|何ヶ所|何社|何団体|何カ国|何か国"
+            r"|何トン|何キロ|何ヘクタール|何円|何万|何倍|何歳|何個|何本|何点|何区|何市|何色|何種|何時間|何分|何議席|何州"
             r"|いくつ|どれくらい|どれだけ|どのくらい|金額|費用|how (many|much)|what (percentage|share|amount)",
             re.I,
         ),
@@ -79,6 +95,7 @@ _PLACE = re.compile(
     r"|窓口|図書館|会館|ホール|センター|庁舎|役所|役場|会議室|事務所|公園|施設|店舗|売店|会場|[ァ-ヶー]{3,}"
 )
 _DEFINES = re.compile(r"とは|をいう|のこと|である|を指す|制度|仕組み|とされ|と呼ば|の一種|の総称|です|ます")
+_NAMES = re.compile(r"と(呼ば|呼ぶ|呼ん|いう|いい|言う|称|名付|名づ)|名称|名前|通称|略称|別名|愛称|[「『]")
 _BECAUSE = re.compile(r"ため|ので|から|により|によって|理由|目的|背景|ことから|結果")
 
 _PERSON_COLUMNS = ("氏名", "名前", "委員", "担当", "講師", "代表", "委員長", "座長", "人", "者")
@@ -122,6 +139,8 @@ def holds(kind: AnswerType, text: str, record: Record | None = None) -> bool:
         return bool(_PLACE.search(text))
     if kind is AnswerType.DEFINITION:
         return bool(_DEFINES.search(text))
+    if kind is AnswerType.NAME:
+        return bool(_NAMES.search(text))
     return bool(_BECAUSE.search(text))
 
 
@@ -137,13 +156,19 @@ def _era(m: re.Match) -> int:
     return _ERA_BASE[m.group(1)] + (1 if m.group(2) == "元" else int(m.group(2)))
 
 
+# "2013年度比で50%削減", "1990年比": a base year of comparison, not the year the unit is about
+_BASE_YEAR = re.compile(r"((?:19|20)\d\d|(?:平成|令和|昭和)\s*(?:\d{1,2}|元))\s*(?:\([^)]{0,8}\))?\s*年度?比")
+
+
 def fiscal_years(text: str) -> set[int]:
-    """Fiscal years named (2009年度, 2009(平成21)年度, 平成21年度)."""
+    """Fiscal years named (2009年度, 2009(平成21)年度, 平成21年度), not base years of a comparison."""
+    text = _BASE_YEAR.sub("", text)
     return {int(m.group(1)) for m in _FISCAL.finditer(text)} | {_era(m) for m in _ERA_FISCAL.finditer(text)}
 
 
 def years(text: str) -> set[int]:
-    """Every year named, western or era (平成21年 = 2009)."""
+    """Every year named, western or era (平成21年 = 2009), not base years of a comparison."""
+    text = _BASE_YEAR.sub("", text)
     return {int(m.group(1)) for m in _WESTERN.finditer(text)} | {_era(m) for m in _ERA.finditer(text)}
 
 

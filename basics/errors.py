@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     TRUNCATED = "truncated"
     CORRUPT = "corrupt"
     UNREADABLE = "unreadable"
+    NOT_REGULAR = "not_regular"  # a FIFO, device, socket or folder where a file was expected: never opened
+    LINK_OUTSIDE = "link_outside"  # a symbolic link in an ingested folder that points outside it: not followed
 
 
 class PolicyQAError(Exception):

@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import os
 import re
+import stat
 import time
 import unicodedata
 from collections import Counter
@@ -58,10 +59,19 @@ class FileResult:
     en: str = ""
 
 
-def safe_source_name(name: str) -> str:
-    """A file name fit to be a source key and a stored file name: no folders, no control characters."""
-    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+def _clean_name_part(part: str) -> str:
+    return "".join(ch for ch in part if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+
+
+def safe_source_name(name: str, keep_folders: bool = False) -> str:
+    """A name fit to be a source key: no control characters, no leading dots, at most MAX_NAME characters.
+
+    A name given directly keeps only its last part (an uploaded "../../etc/passwd" is "passwd"). With
+    `keep_folders` (a file found in an ingested folder, named by its path inside that folder) the sub-folders
+    stay, "a/guide.pdf" and "b/guide.pdf", so two files of the same name are two documents; empty, "." and
+    ".." parts are dropped. Never a path on disk: stored copies are named <sha256>.<ext>."""
+    parts = [_clean_name_part(p) for p in re.split(r"[\\/]", unicodedata.normalize("NFC", name))]
+    base = "/".join(p for p in (parts if keep_folders else parts[-1:]) if p)
     if not base:
         return "document"
     if len(base) > MAX_NAME:
@@ -70,15 +80,117 @@ def safe_source_name(name: str) -> str:
     return base
 
 
-def expand_paths(paths: list[Path]) -> Iterator[Path]:
-    """Files as given, and supported files found under folders (sorted, hidden files skipped)."""
+@dataclass(frozen=True)
+class FoundFile:
+    """A file to ingest found from the paths given: `name` is its file name, or its path inside the folder
+    given ("a/guide.pdf"); `refused` says why it is reported without being read (a link leaving the folder)."""
+
+    path: Path
+    name: str
+    in_folder: bool = False
+    refused: IngestError | None = None
+
+
+def find_files(paths: list[Path]) -> Iterator[FoundFile]:
+    """Files as given, and the supported files under folders (sorted by their path inside the folder; hidden
+    files skipped). A symbolic link inside a folder whose target leaves that folder is not followed: it is
+    reported (refused) instead. Nothing is opened here; `read_file` checks each file before reading it."""
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in SUFFIXES and not child.name.startswith("."):
-                    yield child
+            yield from _folder_files(path)
         else:
-            yield path
+            yield FoundFile(path, path.name)
+
+
+def _folder_files(folder: Path) -> list[FoundFile]:
+    root = folder.resolve()
+    found = []
+    for here, dirs, files in os.walk(folder):  # never descends into linked folders
+        for name in sorted(dirs) + sorted(files):
+            child = Path(here) / name
+            rel = child.relative_to(folder).as_posix()
+            is_file = name in files
+            if name.startswith(".") or (is_file and child.suffix.lower() not in SUFFIXES):
+                continue
+            if child.is_symlink():
+                target = child.resolve()
+                if not target.is_relative_to(root):
+                    found.append(FoundFile(child, rel, True, _link_outside(target)))
+                    continue
+                if not is_file:
+                    continue  # a link to a folder inside: its files are found there
+            if is_file:
+                found.append(FoundFile(child, rel, True))
+    return sorted(found, key=lambda f: f.name)
+
+
+def _link_outside(target: Path) -> IngestError:
+    return IngestError(
+        "取り込むフォルダの外を指すリンクのため、読み込みませんでした",
+        f"a symbolic link to {target}, outside the folder being ingested: not followed",
+        code=ErrorCode.LINK_OUTSIDE,
+    )
+
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "名前付きパイプ", "a FIFO"),
+    (stat.S_ISCHR, "デバイス", "a character device"),
+    (stat.S_ISBLK, "デバイス", "a block device"),
+    (stat.S_ISSOCK, "ソケット", "a socket"),
+    (stat.S_ISDIR, "フォルダ", "a folder"),
+)
+
+
+def _not_regular(mode: int) -> IngestError:
+    ja, en = next(((ja, en) for test, ja, en in _FILE_KINDS if test(mode)), ("特殊なファイル", "a special file"))
+    return IngestError(
+        f"通常のファイルではないため読み込みませんでした（{ja}）",
+        f"not a regular file ({en}): not read",
+        code=ErrorCode.NOT_REGULAR,
+    )
+
+
+def too_large(size: int, max_bytes: int) -> IngestError:
+    limit = max_bytes // (1024 * 1024)
+    return IngestError(
+        f"ファイルが大きすぎます（上限 {limit} MB）",
+        f"file too large ({size // (1024 * 1024)} MB; the limit is {limit} MB, POLICYQA_UPLOAD_LIMIT_MB)",
+        code=ErrorCode.TOO_LARGE,
+    )
+
+
+def read_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """A file's bytes, checked before a byte is read: a regular file only (a FIFO would block forever, a device
+    never end), its size from `stat` within `max_bytes` (an 8 GB sparse file is refused unread). Then opened
+    without blocking and checked again on the open file, and read no further than the limit. Raises
+    IngestError with the reason."""
+    try:
+        before = os.stat(path)
+    except OSError as err:
+        raise IngestError("読み込めません", f"unreadable: {err.strerror}", code=ErrorCode.UNREADABLE) from err
+    if not stat.S_ISREG(before.st_mode):
+        raise _not_regular(before.st_mode)
+    if max_bytes is not None and before.st_size > max_bytes:
+        raise too_large(before.st_size, max_bytes)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        raise IngestError("読み込めません", f"unreadable: {err.strerror}", code=ErrorCode.UNREADABLE) from err
+    with open(fd, "rb") as fh:
+        now = os.fstat(fd)
+        if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino) or not stat.S_ISREG(now.st_mode):
+            raise IngestError(
+                "読み込み中にファイルが置き換えられました",
+                "the file was replaced while being read",
+                code=ErrorCode.UNREADABLE,
+            )
+        try:
+            data = fh.read(-1 if max_bytes is None else max_bytes + 1)
+        except OSError as err:
+            raise IngestError("読み込めません", f"unreadable: {err.strerror}", code=ErrorCode.UNREADABLE) from err
+    if max_bytes is not None and len(data) > max_bytes:  # it grew after the check
+        raise too_large(len(data), max_bytes)
+    return data
 
 
 class Library:
@@ -137,11 +249,17 @@ class Library:
 
     # --- ingest ----------------------------------------------------------------------------------
     def ingest_bytes(
-        self, name: str, data: bytes, password: str | None = None, progress: Progress | None = None
+        self,
+        name: str,
+        data: bytes,
+        password: str | None = None,
+        progress: Progress | None = None,
+        keep_folders: bool = False,
     ) -> FileResult:
-        """Ingest one file's bytes under the source key `name`; never raises for a bad file."""
+        """Ingest one file's bytes under the source key `name` (see safe_source_name for `keep_folders`);
+        never raises for a bad file."""
         self._check_writing()
-        source = safe_source_name(name)
+        source = safe_source_name(name, keep_folders)
         try:
             return self._ingest(source, data, password, progress)
         except IngestError as err:
@@ -149,12 +267,7 @@ class Library:
 
     def _ingest(self, source: str, data: bytes, password: str | None, progress: Progress | None) -> FileResult:
         if self.max_bytes is not None and len(data) > self.max_bytes:
-            limit = self.max_bytes // (1024 * 1024)
-            raise IngestError(
-                f"ファイルが大きすぎます（上限 {limit} MB）",
-                f"file too large ({len(data) // (1024 * 1024)} MB; the limit is {limit} MB, POLICYQA_UPLOAD_LIMIT_MB)",
-                code=ErrorCode.TOO_LARGE,
-            )
+            raise too_large(len(data), self.max_bytes)
         records = {r.source: r for r in self.store.documents()}
         same = next((r for r in records.values() if r.doc_id == doc_id_of(data)), None)
         if same is not None:

@@ -1,8 +1,12 @@
-"""Hybrid search: dense (Chroma, cosine) and keyword (BM25) ranks fused by reciprocal rank.
+"""Hybrid search: dense (Chroma, cosine) and keyword (BM25) scores fused by a convex combination.
 
-RRF (score = Σ 1 / (60 + rank)) needs no score calibration between the two retrievers, which matters
-because BM25 scores and cosine similarities live on unrelated scales. Each hit keeps its dense cosine
-similarity, which the answerer uses to judge whether the evidence is strong enough to answer at all.
+Each retriever's scores are scaled to [0, 1] over its own candidates (cosine min–max, BM25 by its best
+score) and mixed as DENSE_WEIGHT · dense + (1 − DENSE_WEIGHT) · keyword; a candidate one retriever missed
+scores 0 there. Measured against reciprocal-rank fusion on the same candidates (tuning halves only: the
+project's questions and a JSQuAD tuning sample of 300): R@1 0.860 against 0.770 on JSQuAD, 0.850 = 0.850 on
+the project's questions; RRF ignores how far ahead a retriever's best candidate is, and BM25 is often far
+ahead when a question copies the document's words. Each hit keeps its dense cosine similarity, which the
+answerer uses to judge whether the evidence is strong enough to answer at all.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from index.query import expand, glossary_terms
 from index.store import DocumentRecord, Store, signature_of
 from ingest.chunk import Chunk
 
-RRF_K = 60
+DENSE_WEIGHT = 0.4  # 0.3–0.6 measured: 0.4 was best on both tuning sets (R@1 and MRR)
 # A cover page or a title alone ("令和5年3月 ○○区環境課" and nothing else) matches a question that names the
 # document better than the passage that answers it: BM25 favours short chunks and the embedding of a title
 # is close to any question about the document. Such thin chunks keep this share of their fused score.
@@ -35,6 +39,18 @@ class Hit:
     score: float
     ranks: dict[str, int] = field(default_factory=dict)
     similarity: float | None = None  # dense cosine similarity to the query, when known
+
+
+def fuse(dense: dict[str, float], keyword: dict[str, float], dense_weight: float = DENSE_WEIGHT) -> dict[str, float]:
+    """Convex combination of min–max scaled cosine similarities and max-scaled BM25 scores."""
+    low, high = (min(dense.values()), max(dense.values())) if dense else (0.0, 1.0)
+    best = max(keyword.values()) if keyword else 1.0
+    scores = {}
+    for cid in dense.keys() | keyword.keys():
+        d = (dense[cid] - low) / (high - low) if cid in dense and high > low else float(cid in dense)
+        k = keyword.get(cid, 0.0) / best if best > 0 else 0.0
+        scores[cid] = dense_weight * d + (1 - dense_weight) * k
+    return scores
 
 
 def is_thin(text: str) -> bool:
@@ -101,14 +117,13 @@ class Searcher:
         return self._fuse(dense, kw, k, records)
 
     def _fuse(self, dense, kw, k: int, records: dict[str, DocumentRecord]) -> list[Hit]:
-        scores: dict[str, float] = {}
         ranks: dict[str, dict[str, int]] = {}
         chunks = {c.id: c for c, _ in dense}
         similarity = {c.id: s for c, s in dense}
         for name, ids in (("dense", [c.id for c, _ in dense]), ("keyword", [cid for cid, _ in kw])):
             for rank, cid in enumerate(ids, start=1):
-                scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank)
                 ranks.setdefault(cid, {})[name] = rank
+        scores = fuse(similarity, dict(kw))
         top = sorted(scores, key=lambda cid: (-scores[cid], cid))[: k + THIN_LOOKAHEAD]
         missing = [cid for cid in top if cid not in chunks]
         chunks.update({c.id: c for c in self.store.get_chunks(missing)})

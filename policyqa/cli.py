@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from basics.errors import ErrorCode, PolicyQAError
+from policyqa.present import terminal_text
 from policyqa.settings import DEFAULT_MODEL, Settings
 
 
@@ -21,7 +22,7 @@ def _fail_cleanly(fn):
         try:
             return fn(*args, **kwargs)
         except PolicyQAError as err:
-            click.echo(f"エラー: {err.ja}\nerror: {err.en}", err=True)
+            click.echo(f"エラー: {terminal_text(err.ja)}\nerror: {terminal_text(err.en)}", err=True)
             sys.exit(1)
 
     return wrapper
@@ -102,7 +103,8 @@ def ingest_files(service, paths: list[Path], password: str | None, wait_s: float
 
     def progress(name: str, done: int, total: int) -> None:
         bar = bars.get(name) or bars.setdefault(
-            name, tqdm(total=total, desc=name[:40], unit="chunk", leave=False, file=sys.stderr, disable=None)
+            name,
+            tqdm(total=total, desc=terminal_text(name)[:40], unit="chunk", leave=False, file=sys.stderr, disable=None),
         )
         bar.total, bar.n = total, done
         bar.refresh()
@@ -112,7 +114,7 @@ def ingest_files(service, paths: list[Path], password: str | None, wait_s: float
         if result.source in bars:
             bars.pop(result.source).close()
         counts[result.status] = counts.get(result.status, 0) + 1
-        click.echo(f"{RESULT_MARKS[result.status]} {describe_result(result)}")
+        click.echo(f"{RESULT_MARKS[result.status]} {terminal_text(describe_result(result))}")
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no files"
     click.echo(f"summary: {summary}")
     failed = counts.get("failed", 0)
@@ -152,8 +154,8 @@ def sources(ctx: click.Context, as_json: bool) -> None:
     for r in records:
         skipped = ",".join(f"{s.number}({s.reason})" for s in r.skipped) or "-"
         click.echo(
-            f"{r.title}\n  source {r.source} · v{r.version} · {r.page_count} pages · {r.chunk_count} chunks"
-            f" · skipped {skipped} · ingested {r.ingested_at} · id {r.doc_id[:12]}"
+            f"{terminal_text(r.title)}\n  source {terminal_text(r.source)} · v{r.version} · {r.page_count} pages"
+            f" · {r.chunk_count} chunks · skipped {skipped} · ingested {r.ingested_at} · id {r.doc_id[:12]}"
         )
 
 
@@ -164,7 +166,7 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 def remove(ctx: click.Context, doc: str) -> None:
     """Remove a document (by source file name, title or id prefix) and all its chunks."""
     record = _service(ctx).remove(doc)
-    click.echo(f"removed «{record.title}» ({record.source}, {record.chunk_count} chunks)")
+    click.echo(f"removed «{terminal_text(record.title)}» ({terminal_text(record.source)}, {record.chunk_count} chunks)")
 
 
 @main.command()
@@ -258,8 +260,11 @@ def search(ctx, query, k, mode, docs, as_json, queries) -> None:
         click.echo("該当する箇所は見つかりませんでした (no matching passage)")
     for i, hit in enumerate(hits, 1):
         c = hit.chunk
-        click.echo(f"{i}. {hit.title} · p.{c.page_label} · {c.heading or '-'} · score {hit.score:.4f}")
-        click.echo("   " + c.text.replace("\n", "\n   "))
+        click.echo(
+            f"{i}. {terminal_text(hit.title)} · p.{terminal_text(c.page_label)} · {terminal_text(c.heading or '-')}"
+            f" · score {hit.score:.4f}"
+        )
+        click.echo("   " + terminal_text(c.text, keep_newlines=True).replace("\n", "\n   "))
 
 
 # --- ask -----------------------------------------------------------------------------------------
@@ -287,18 +292,22 @@ def answer_json(answer) -> dict:
 
 
 def _print_answer(answer) -> None:
-    click.echo(answer.text)
+    """The answer for a terminal: every piece of document text without escape sequences or control characters."""
+    click.echo(terminal_text(answer.text, keep_newlines=True))
     if answer.note:
-        click.echo(f"（{answer.note}）")
+        click.echo(f"（{terminal_text(answer.note)}）")
     if answer.searched != answer.question:
-        click.echo(f"（検索語: {answer.searched}）")
+        click.echo(f"（検索語: {terminal_text(answer.searched)}）")
     for c in answer.citations:
-        click.echo(f"[{c.n}] {c.doc_title} · p.{c.page_label} · {c.heading or '-'}\n    「{c.quote}」")
+        click.echo(
+            f"[{c.n}] {terminal_text(c.doc_title)} · p.{terminal_text(c.page_label)}"
+            f" · {terminal_text(c.heading or '-')}\n    「{terminal_text(c.quote)}」"
+        )
     if answer.related:
         click.echo("関連する可能性のある箇所 (possibly related):")
         for hit in answer.related:
-            snippet = hit.chunk.text[:80].replace("\n", " ")
-            click.echo(f"  - {hit.title} · p.{hit.chunk.page_label} · {snippet}…")
+            snippet = terminal_text(hit.chunk.text[:80])
+            click.echo(f"  - {terminal_text(hit.title)} · p.{terminal_text(hit.chunk.page_label)} · {snippet}…")
 
 
 @main.command()

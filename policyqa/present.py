@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import unicodedata
 from pathlib import Path
 
 SKIP_REASONS_JA = {
@@ -18,12 +19,52 @@ SKIP_REASONS_JA = {
     "garbled": "文字化け",
     "unreadable": "読み取りエラー",
 }
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&=])")
+# Streamlit's Markdown goes beyond CommonMark: `:red[…]` and other directives, `:material/icon:`, `:smile:`
+# shortcodes and `:streamlit:` (bare links cannot form: every `.` is escaped). Its emoji and icon rules match
+# the text after backslash escapes are undone, so escaping the colon is not enough: a WORD JOINER (U+2060,
+# zero width, invisible) goes after a colon that could open one of them (followed by a letter, `_ + -` or a
+# colon, or by a digit-led shortcode closed by a colon as in `:100:`); other colons (10:30, 注: …) stay as
+# they are.
+_DIRECTIVE_COLON = re.compile(r":(?=[A-Za-z_+\-:]|\d[\w+\-]*:)")
+WORD_JOINER = "\u2060"
 
 
 def escape_md(text: str) -> str:
-    """Escape Markdown (and the HTML Markdown allows) so that text renders literally."""
+    """Escape Markdown (and the HTML Markdown allows, and Streamlit's own directives) so that text renders
+    literally."""
+    text = _DIRECTIVE_COLON.sub(":" + WORD_JOINER, text)
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
+def escape_md_line(text: str) -> str:
+    """escape_md for a heading or a list item: line breaks become spaces (a break would end the item)."""
+    return escape_md(" ".join(text.split("\n")))
+
+
+# Terminal control: CSI / OSC / other ESC sequences, then any control or bidi-override character left.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing the screen
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window title, hyperlinks, clipboard
+    r"|\x1b[@-Z\\-_]"  # other two-character sequences
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # the one-byte C1 CSI
+)
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def terminal_text(text: str, keep_newlines: bool = False) -> str:
+    """Document text (titles, file names, passages) fit to print on a terminal: escape sequences and control
+    characters removed (an ESC in a PDF title could recolour, retitle or clear the terminal), bidi overrides
+    dropped; line breaks and tabs become spaces unless `keep_newlines`."""
+    text = _ESCAPE_SEQUENCE.sub("", text)
+    keep = "\n" if keep_newlines else ""
+    out = []
+    for ch in text:
+        if ch in "\n\t\r" and ch not in keep:
+            out.append(" ")
+        elif ch in keep or not (unicodedata.category(ch) == "Cc" or ch in _BIDI):
+            out.append(ch)
+    return "".join(out)
 
 
 def highlighted_passage(passage: str, spans: tuple[tuple[int, int], ...]) -> str:
@@ -61,22 +102,23 @@ def page_pdf(path: Path, page_number: int) -> bytes | None:
 
 
 def export_markdown(turns: list[dict]) -> str:
-    """The conversation as Markdown, citations written out as 資料名・頁 with the quoted text."""
+    """The conversation as Markdown, citations written out as 資料名・頁 with the quoted text. Everything from
+    a document or a person (questions, answer text, titles, headings, quotes) is escaped as on the page."""
     lines = ["# 質問と回答の記録", ""]
     for turn in turns:
         answer = turn["answer"]
-        lines += [f"## 質問: {turn['question']}", ""]
+        lines += [f"## 質問: {escape_md_line(turn['question'])}", ""]
         if answer.searched != answer.question:
-            lines += [f"検索語: {answer.searched}", ""]
-        lines += [answer.text, ""]
+            lines += [f"検索語: {escape_md_line(answer.searched)}", ""]
+        lines += [escape_md(answer.text), ""]
         if answer.note:
-            lines += [f"（{answer.note}）", ""]
+            lines += [f"（{escape_md(answer.note)}）", ""]
         for c in answer.citations:
-            lines.append(f"- [{c.n}] {c.doc_title}・{c.page_label}頁（{c.heading or '-'}）「{c.quote}」")
+            place = f"{escape_md_line(c.doc_title)}・{escape_md_line(c.page_label)}頁"
+            lines.append(f"- [{c.n}] {place}（{escape_md_line(c.heading or '-')}）「{escape_md_line(c.quote)}」")
         if answer.related:
-            lines.append(
-                "- 関連する可能性のある箇所: " + "；".join(f"{h.title}・{h.chunk.page_label}頁" for h in answer.related)
-            )
+            places = (f"{escape_md_line(h.title)}・{escape_md_line(h.chunk.page_label)}頁" for h in answer.related)
+            lines.append("- 関連する可能性のある箇所: " + "；".join(places))
         lines.append("")
     return "\n".join(lines)
 

@@ -18,7 +18,7 @@ from answer.pipeline import LLM_PASSAGES, TokenCallback
 from answer.types import NOT_FOUND, Answer
 from basics.errors import ErrorCode, PolicyQAError
 from index.embedder import HASH_MODEL, Embedder, HashEmbedder
-from index.library import FileResult, IngestStatus, Library, expand_paths
+from index.library import FileResult, IngestStatus, Library, find_files, read_file, safe_source_name
 from index.search import Hit, Searcher
 from index.store import DocumentRecord, Store, open_client
 from policyqa.settings import DEFAULT_MODEL, Settings
@@ -41,14 +41,20 @@ IngestProgress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class Upload:
-    """A file to ingest: bytes already in memory (an upload), or a path read when its turn comes."""
+    """A file to ingest: bytes already in memory (an upload), or a path read when its turn comes.
+
+    `keep_folders`: `name` is the file's path inside an ingested folder ("a/guide.pdf") and stays the source
+    key as such. `refused`: found unfit while listing (a link leaving the folder): reported, never read."""
 
     name: str
     data: bytes | None = None
     path: Path | None = None
+    keep_folders: bool = False
+    refused: PolicyQAError | None = None
 
-    def read(self) -> bytes:
-        return self.data if self.data is not None else Path(self.path).read_bytes()
+    def read(self, max_bytes: int | None = None) -> bytes:
+        """The bytes; a path is checked before it is read (regular file, size from stat), see index.library."""
+        return self.data if self.data is not None else read_file(Path(self.path), max_bytes)
 
 
 def model_location(settings: Settings) -> str:
@@ -278,23 +284,23 @@ class Service:
         with library.writing(wait_s=wait_s):
             for upload in files:
                 try:
-                    data = upload.read()
-                except OSError as err:
-                    yield FileResult(
-                        upload.name,
-                        IngestStatus.FAILED,
-                        code=ErrorCode.UNREADABLE,
-                        ja="読み込めません",
-                        en=f"unreadable: {err.strerror}",
-                    )
+                    if upload.refused is not None:
+                        raise upload.refused
+                    data = upload.read(library.max_bytes)
+                except PolicyQAError as err:
+                    source = safe_source_name(upload.name, upload.keep_folders)
+                    yield FileResult(source, IngestStatus.FAILED, code=err.code, ja=err.ja, en=err.en)
                     continue
                 report = (lambda d, t, name=upload.name: progress(name, d, t)) if progress else None
-                yield library.ingest_bytes(upload.name, data, password, report)
+                yield library.ingest_bytes(upload.name, data, password, report, keep_folders=upload.keep_folders)
 
     @staticmethod
     def uploads_from_paths(paths: Iterable[Path]) -> list[Upload]:
-        """Files as given, and the supported files under folders (sorted, hidden files skipped)."""
-        return [Upload(p.name, path=p) for p in expand_paths(list(paths))]
+        """Files as given, and the supported files under folders (sorted, hidden files skipped), named by their
+        path inside the folder; links leaving a folder come back refused (see index.library.find_files)."""
+        return [
+            Upload(f.name, path=f.path, keep_folders=f.in_folder, refused=f.refused) for f in find_files(list(paths))
+        ]
 
     def remove(self, ref: str, wait_s: float = 60.0) -> DocumentRecord:
         """Remove a document (every chunk, its keyword segment and its stored file). Loads no model."""

@@ -87,18 +87,76 @@ def test_read_only_hides_the_library_page(app_env, monkeypatch):
         at.switch_page("views/library.py")  # the page is not registered at all
 
 
-def test_admin_password_guards_the_library(app_env, monkeypatch):
+@pytest.fixture
+def clock(monkeypatch):
+    """The admin-login throttle on a clock of the test's own (a list holding now), emptied before and after."""
+    from policyqa import guard
+
+    now = [1000.0]
+    guard.ADMIN_LOGINS.clear()
+    monkeypatch.setattr(guard.ADMIN_LOGINS, "_clock", lambda: now[0])
+    yield now
+    guard.ADMIN_LOGINS.clear()
+
+
+def _log_in(at, password):
+    at.text_input[0].input(password)
+    at.button[0].click()
+    return _run(at)
+
+
+def test_admin_password_guards_the_library(app_env, monkeypatch, clock):
     monkeypatch.setenv("POLICYQA_ADMIN_PASSWORD", "s3cret")
     at = _app("views/library.py")
     assert not at.file_uploader
-    at.text_input[0].input("wrong")
-    at.button[0].click()
-    _run(at)
+    _log_in(at, "wrong")
     assert any("パスワードが違います" in e.value for e in at.error) and not at.file_uploader
-    at.text_input[0].input("s3cret")
-    at.button[0].click()
-    _run(at)
+    clock[0] += 1.0  # the wait after one failure
+    _log_in(at, "s3cret")
     assert at.file_uploader
+
+
+def test_failed_admin_logins_wait_longer_each_time_and_are_logged(app_env, monkeypatch, clock, caplog):
+    import logging
+
+    monkeypatch.setenv("POLICYQA_ADMIN_PASSWORD", "s3cret")
+    at = _app("views/library.py")
+    with caplog.at_level(logging.WARNING, logger="policyqa.admin"):
+        _log_in(at, "guess-1")
+        assert any("次は 1 秒後から" in e.value for e in at.error)
+        _log_in(at, "s3cret")  # the right password, but too soon: refused without being compared
+        assert any("あと 1 秒待って" in w.value for w in at.warning) and not at.file_uploader
+        clock[0] += 1.0
+        _log_in(at, "guess-2")
+        assert any("次は 2 秒後から" in e.value for e in at.error)
+        clock[0] += 1.5
+        _log_in(at, "s3cret")
+        assert not at.file_uploader  # 2 s had not passed
+        clock[0] += 0.5
+        _log_in(at, "s3cret")
+        assert at.file_uploader
+    failures = [r.getMessage() for r in caplog.records if r.name == "policyqa.admin"]
+    assert len(failures) == 2 and "failed attempt 2 in a row" in failures[1]
+    assert not any("guess" in m or "s3cret" in m for m in failures)  # never what was typed
+
+
+def test_a_new_session_from_the_same_client_still_waits(app_env, monkeypatch, clock):
+    from policyqa import guard
+
+    monkeypatch.setenv("POLICYQA_ADMIN_PASSWORD", "s3cret")
+    monkeypatch.setattr(guard, "client_address", lambda: "203.0.113.7")
+    first = _app("views/library.py")
+    for attempt in range(3):
+        _log_in(first, f"guess-{attempt}")
+        clock[0] += guard.wait_after(attempt + 1)
+    _log_in(first, "guess-3")  # 4 failures in a row: the next try waits 8 s
+    fresh = _app("views/library.py")  # a new browser session: its own session key, the same address
+    _log_in(fresh, "s3cret")
+    assert any("あと 8 秒待って" in w.value for w in fresh.warning) and not fresh.file_uploader
+    monkeypatch.setattr(guard, "client_address", lambda: "198.51.100.2")
+    other = _app("views/library.py")  # another client is not held up
+    _log_in(other, "s3cret")
+    assert other.file_uploader
 
 
 @pytest.mark.slow
@@ -150,3 +208,50 @@ def test_document_text_with_markup_is_shown_as_text(app_env):
     assert not any("<script>" in v or "](http" in v for v in shown)
     html = [e for e in at.get("html")]
     assert html and all("<script>" not in e.proto.body and "&lt;script&gt;" in e.proto.body for e in html)
+
+
+def test_citation_cards_name_the_file_beside_the_title(app_env):
+    """A PDF that gives itself another document's title is cited under that title: its file name shows beside it."""
+    from policyqa.testing.pdfgen import PageSpec, make_pdf
+
+    impostor = make_pdf(
+        [PageSpec(lines=["第1章 審査", "審査結果は、受付から7日以内に通知します。"])],
+        header="",
+        title="区市町村カーボン・オフセット手続指針",
+    )
+    at = _app("views/library.py")
+    _upload(at, "guide.pdf", sample_guideline())
+    at = _app("views/library.py")
+    _upload(at, "impostor:smile:.pdf", impostor)
+    at = _app()
+    at.chat_input[0].set_value("審査結果は何日以内に通知されますか？").run()
+    assert not at.exception
+    labels = [e.label for e in at.expander if e.label.startswith("\\[1\\]")]
+    assert labels, [e.label for e in at.expander]
+    answer = at.session_state["turns"][-1]["answer"]
+    names = {c.doc_id: "impostor" if "7日" in c.passage else "guide" for c in answer.citations}
+    for c in answer.citations:
+        (label,) = [e.label for e in at.expander if e.label.startswith(f"\\[{c.n}\\]")]
+        assert "区市町村カーボン・オフセット手続指針" in label
+        expected = "（impostor:\u2060smile:\\.pdf）" if names[c.doc_id] == "impostor" else "（guide\\.pdf）"
+        assert label.endswith(expected), label
+
+
+def test_upload_endpoint_gets_the_apps_limit_and_none_in_read_only_mode(app_env, monkeypatch):
+    """Streamlit's upload endpoint serves every session (even where no page shows an uploader) and keeps what it
+    receives in memory: its cap follows POLICYQA_UPLOAD_LIMIT_MB, and is 0 in read-only mode."""
+    from streamlit import config
+
+    before = config.get_option("server.maxUploadSize")
+    try:
+        monkeypatch.setenv("POLICYQA_UPLOAD_LIMIT_MB", "7")
+        at = _app("views/library.py")
+        assert config.get_option("server.maxUploadSize") == 7
+        assert at.file_uploader[0].proto.max_upload_size_mb == 7  # the browser refuses larger files up front
+        monkeypatch.setenv("POLICYQA_READ_ONLY", "1")
+        _app()
+        assert config.get_option("server.maxUploadSize") == 0
+    finally:
+        config.set_option("server.maxUploadSize", before)
+    toml = (Path(APP).parent / ".streamlit" / "config.toml").read_text(encoding="utf-8")
+    assert "maxUploadSize = 50" in toml

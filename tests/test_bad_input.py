@@ -151,3 +151,96 @@ def test_bad_uploads_through_the_app_and_file_names_stay_inside_the_data_dir(tmp
     sources = {r.source for r in _open(base_store).store.documents()} - {"guide.pdf"}
     assert sources == {"outside.pdf", "c.pdf", "ctlname.pdf", "あ" * 196 + ".pdf", "script>.pdf"}
     assert any(r"script\>\.pdf" in s.value for s in at.success)  # shown escaped, never as markup
+
+
+@pytest.fixture
+def never_opened(monkeypatch):
+    """Paths added to the returned set make any open of them fail the test (a FIFO would hang it instead)."""
+    import builtins
+    import io
+
+    guarded: set[str] = set()
+
+    def guard(real):
+        def opener(file, *args, **kwargs):
+            if isinstance(file, (str, os.PathLike)) and os.path.abspath(os.fspath(file)) in guarded:
+                raise AssertionError(f"{file} was opened")
+            return real(file, *args, **kwargs)
+
+        return opener
+
+    monkeypatch.setattr(builtins, "open", guard(builtins.open))
+    monkeypatch.setattr(io, "open", guard(io.open))
+    monkeypatch.setattr(os, "open", guard(os.open))
+    return guarded
+
+
+def test_files_are_checked_before_a_byte_is_read(tmp_path, never_opened):
+    """FIFOs and devices are refused unopened, an 8 GB sparse file is refused by its size from stat, links
+    leaving the folder are reported, and the good file in the same batch is ingested."""
+    rt = _open(tmp_path / "data")  # the default 50 MB limit
+    folder, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    (folder / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    (folder / "guide.pdf").write_bytes(sample_guideline())
+    os.mkfifo(folder / "pipe.pdf")
+    with open(folder / "huge.pdf", "wb") as fh:
+        fh.truncate(8 * 1024**3)  # sparse: no block written
+    (elsewhere / "secret.txt").write_text("第1章 秘密\nフォルダの外の資料です。", encoding="utf-8")
+    (folder / "secret.txt").symlink_to(elsewhere / "secret.txt")
+    (folder / "sub" / "escape").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "sub" / "same.pdf").symlink_to(folder / "guide.pdf")  # a link inside the folder is followed
+    never_opened.update(str(p) for p in (folder / "pipe.pdf", folder / "huge.pdf", elsewhere / "secret.txt"))
+    never_opened.add("/dev/null")
+
+    uploads = rt.uploads_from_paths([folder, Path("/dev/null")])
+    results = {r.source: r for r in rt.ingest(uploads)}
+    assert {s: (r.status, r.code) for s, r in results.items()} == {
+        "guide.pdf": ("added", ""),
+        "huge.pdf": ("failed", "too_large"),
+        "pipe.pdf": ("failed", "not_regular"),
+        "secret.txt": ("failed", "link_outside"),
+        "sub/escape": ("failed", "link_outside"),
+        "sub/same.pdf": ("unchanged", ""),
+        "null": ("failed", "not_regular"),
+    }
+    assert "8192 MB" in results["huge.pdf"].en and "50 MB" in results["huge.pdf"].ja
+    assert "FIFO" in results["pipe.pdf"].en and "名前付きパイプ" in results["pipe.pdf"].ja
+    assert "character device" in results["null"].en
+    assert "外を指すリンク" in results["secret.txt"].ja and str(elsewhere) in results["secret.txt"].en
+    assert [r.source for r in rt.documents()] == ["guide.pdf"]
+
+
+def test_bad_special_files_through_the_cli_get_their_reasons(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.pdf")
+    (folder / "outside.pdf").symlink_to(tmp_path)
+    out = subprocess.run(
+        [POLICYQA, "ingest", str(folder)], env=_env(tmp_path / "data"), capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "✗ pipe.pdf: 通常のファイルではないため読み込みませんでした（名前付きパイプ） [not_regular:" in out.stdout
+    assert "✗ outside.pdf: 取り込むフォルダの外を指すリンクのため、読み込みませんでした [link_outside:" in out.stdout
+
+
+def test_same_file_name_in_two_sub_folders_stays_two_documents(tmp_path):
+    from index.library import safe_source_name
+
+    rt = _open(tmp_path / "data")
+    folder = tmp_path / "guidelines"
+    for sub, days in (("a", 30), ("b", 60)):
+        (folder / sub).mkdir(parents=True)
+        page = PageSpec(lines=["第1章 審査", f"審査結果は受付から{days}日以内に通知します。"])
+        (folder / sub / "guide.pdf").write_bytes(make_pdf([page], header=""))
+    (folder / "top.txt").write_text("第1章 概要\n上の階の資料です。", encoding="utf-8")
+    first = [(r.source, r.status) for r in rt.ingest(rt.uploads_from_paths([folder]))]
+    assert first == [("a/guide.pdf", "added"), ("b/guide.pdf", "added"), ("top.txt", "added")]
+    again = [(r.source, r.status) for r in rt.ingest(rt.uploads_from_paths([folder]))]
+    assert again == [("a/guide.pdf", "unchanged"), ("b/guide.pdf", "unchanged"), ("top.txt", "unchanged")]
+    assert sorted(r.source for r in rt.documents()) == ["a/guide.pdf", "b/guide.pdf", "top.txt"]
+    assert [r.source for r in rt.ingest(rt.uploads_from_paths([folder / "a" / "guide.pdf"]))] == ["guide.pdf"]
+    # names given directly (uploads) keep their last part only, as before; folder paths are cleaned part by part
+    assert safe_source_name("a/guide.pdf") == "guide.pdf"
+    assert safe_source_name("../a/./\x1bb/.hidden/guide.pdf", keep_folders=True) == "a/b/hidden/guide.pdf"
+    assert safe_source_name("../..", keep_folders=True) == "document"

@@ -131,3 +131,25 @@ def test_listing_and_removing_load_no_model_and_no_torch(tmp_path):
     assert "removed" in printed
     status, printed, _ = _light(tmp_path, "sources", "--json")
     assert json.loads(printed) == [] and status["heavy"] == []
+
+
+def test_terminal_output_carries_no_escape_sequences_from_documents(tmp_path):
+    """A PDF title (or heading, or passage) holding ESC sequences could clear, recolour or retitle the terminal of
+    whoever lists or searches the library: the CLI prints document text without control characters."""
+    from policyqa.testing.pdfgen import PageSpec, make_pdf
+
+    hostile = "\x1b[2J\x1b]0;pwned\x07\x1b[31m危険な題名\x1b[0m\u202e"
+    page = PageSpec(lines=["第1章 審査", "審査結果は受付から60日以内に通知します。"])
+    (tmp_path / "evil.pdf").write_bytes(make_pdf([page], header="", title=hostile))
+    outputs = [
+        run(tmp_path, "ingest", str(tmp_path / "evil.pdf")),
+        run(tmp_path, "sources"),
+        run(tmp_path, "search", "審査結果の通知", "--k", "1"),
+        run(tmp_path, "ask", "審査結果は何日以内に通知されますか？"),
+        run(tmp_path, "remove", "evil.pdf"),
+    ]
+    for out in outputs:
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert not any(ch in out.stdout + out.stderr for ch in "\x1b\x07\x9b\u202e"), repr(out.stdout)
+    assert "危険な題名" in outputs[1].stdout and "pwned" not in outputs[1].stdout  # the title text stays readable
+    assert "60日以内" in outputs[3].stdout

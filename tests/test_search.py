@@ -1,5 +1,7 @@
 """Keyword tokenisation, hybrid fusion and document filters over a real Chroma store."""
 
+import pytest
+
 from basics.jatext import tokenize
 from policyqa.testing.pdfgen import sample_guideline
 
@@ -22,11 +24,22 @@ def test_hybrid_fuses_both_modes_and_filters_by_document(runtime):
     assert {h.chunk.doc_id for h in hits} == {guide.doc_id, memo.doc_id}
     top = hits[0]
     assert set(top.ranks) == {"dense", "keyword"} and top.similarity is not None
-    assert top.score == sum(1 / (60 + r) for r in top.ranks.values())
+    assert top.score == max(h.score for h in hits) and 0 < top.score <= 1
     only_memo = runtime.searcher.search("審査結果の通知", k=5, doc_ids=[memo.doc_id])
     assert only_memo and {h.chunk.doc_id for h in only_memo} == {memo.doc_id}
     kw = runtime.searcher.search("カーボンオフセット 手続", k=5, mode="keyword")
     assert kw and "カーボン・オフセットの手続" in kw[0].chunk.text
+
+
+def test_fusion_is_a_convex_combination_of_scaled_scores():
+    from index.search import DENSE_WEIGHT, fuse
+
+    scores = fuse({"a": 0.8, "b": 0.5, "c": 0.2}, {"a": 12.0, "d": 6.0})
+    assert scores["a"] == pytest.approx(1.0)  # best in both
+    assert scores["b"] == pytest.approx(DENSE_WEIGHT * 0.5)  # dense only, halfway between its min and max
+    assert scores["c"] == 0.0
+    assert scores["d"] == pytest.approx((1 - DENSE_WEIGHT) * 0.5)  # keyword only, half the best BM25
+    assert fuse({}, {}) == {}
 
 
 def test_empty_store_and_empty_query_give_no_hits(runtime):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import streamlit as st
 
 from basics.errors import PolicyQAError
@@ -9,7 +11,17 @@ from policyqa.present import escape_md, export_markdown, highlighted_passage, pa
 from policyqa.service import NOT_FOUND
 
 
-def render_answer(answer, key: str, service) -> None:
+def card_label(n: int | None, title: str, page_label: str, source: str | None) -> str:
+    """A source card's label: [n] 資料名・頁 and the file it comes from, so that a file calling itself by another
+    document's title is seen for what it is. Escaped (titles and file names come from the documents)."""
+    where = source if source is not None else "現在の資料にはありません"
+    return escape_md(f"{f'[{n}] ' if n is not None else ''}{title}・{page_label}頁（{where}）")
+
+
+def render_answer(answer, key: str, service, sources: dict[str, str] | None = None) -> None:
+    """`sources`: doc_id → source file name of the active documents (read from the service when not given)."""
+    if sources is None:
+        sources = {r.doc_id: r.source for r in service.documents()}
     if answer.abstained:
         st.warning(NOT_FOUND)
         if answer.note:
@@ -17,7 +29,7 @@ def render_answer(answer, key: str, service) -> None:
         if answer.related:
             st.caption("関連する可能性のある箇所")
             for j, hit in enumerate(answer.related):
-                label = escape_md(f"{hit.title}・{hit.chunk.page_label}頁")
+                label = card_label(None, hit.title, hit.chunk.page_label, sources.get(hit.chunk.doc_id))
                 with st.expander(label, key=f"related-{key}-{j}"):
                     st.html(highlighted_passage(hit.chunk.text, ()))
         return
@@ -27,7 +39,7 @@ def render_answer(answer, key: str, service) -> None:
     for sentence in answer.unsupported:  # generated sentences no given passage supports
         st.warning(escape_md(f"根拠を確認できない文: {sentence}"))
     for c in answer.citations:
-        with st.expander(escape_md(f"[{c.n}] {c.doc_title}・{c.page_label}頁"), key=f"card-{key}-{c.n}"):
+        with st.expander(card_label(c.n, c.doc_title, c.page_label, sources.get(c.doc_id)), key=f"card-{key}-{c.n}"):
             st.caption(escape_md(c.heading) if c.heading else "（見出しなし）")
             st.html(highlighted_passage(c.passage, c.spans))
             render_source(c, f"{key}-{c.n}", service)
@@ -43,7 +55,7 @@ def render_source(citation, key: str, service) -> None:
         if page:
             st.pdf(page, height=600)
     data = _file_bytes(str(path), path.stat().st_mtime_ns)
-    st.download_button("資料をダウンロード", data=data, file_name=record.source, key=f"dl-{key}")
+    st.download_button("資料をダウンロード", data=data, file_name=PurePath(record.source).name, key=f"dl-{key}")
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -70,8 +82,9 @@ def chat_page() -> None:
         st.sidebar.download_button(
             "会話をエクスポート（Markdown）", export_markdown(turns), file_name="policyqa-会話.md", mime="text/markdown"
         )
+    sources = {r.doc_id: r.source for r in records}
     for i, turn in enumerate(turns):
-        render_turn(turn, str(i), service)
+        render_turn(turn, str(i), service, sources)
     question = st.chat_input("質問を入力してください（日本語・English）")
     if not question:
         return
@@ -99,12 +112,12 @@ def chat_page() -> None:
     st.rerun()
 
 
-def render_turn(turn: dict, key: str, service) -> None:
+def render_turn(turn: dict, key: str, service, sources: dict[str, str] | None = None) -> None:
     with st.chat_message("user"):
         st.markdown(escape_md(turn["question"]))
     with st.chat_message("assistant"):
         st.caption(escape_md(f"検索語: {turn['answer'].searched}"))
-        render_answer(turn["answer"], key, service)
+        render_answer(turn["answer"], key, service, sources)
 
 
 chat_page()

@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import hmac
+import math
+import secrets
 
 import streamlit as st
 
 from basics.errors import PolicyQAError
+from policyqa.guard import ADMIN_LOGINS, attempt_keys, client_address
 from policyqa.present import describe_result, escape_md, skipped_ja
 from policyqa.service import Upload
 from policyqa.settings import Settings
 
 
 def _admin_ok(settings: Settings) -> bool:
+    """The password form; after a failed attempt the next one waits (1 s, doubling to 60 s) for this session and
+    this client address alike (policyqa.guard), and each failure is logged without what was typed."""
     if not settings.admin_password or st.session_state.get("admin_ok"):
         return True
+    session = st.session_state.setdefault("admin_session", secrets.token_hex(8))
+    address = client_address()
+    keys = attempt_keys(session, address)
     with st.form("admin"):
         given = st.text_input("管理者パスワード", type="password")
         if st.form_submit_button("ログイン"):
-            if hmac.compare_digest(given.encode(), settings.admin_password.encode()):
+            wait = ADMIN_LOGINS.wait_s(keys)
+            if wait > 0:
+                st.warning(f"パスワードの誤りが続いたため、あと {math.ceil(wait)} 秒待ってからお試しください")
+            elif hmac.compare_digest(given.encode(), settings.admin_password.encode()):
+                ADMIN_LOGINS.succeeded(keys)
                 st.session_state["admin_ok"] = True
                 st.rerun()
-            st.error("パスワードが違います")
+            else:
+                wait = ADMIN_LOGINS.failed(keys, who=f"client {address or 'this machine'}, session {session}")
+                st.error(f"パスワードが違います（次は {math.ceil(wait)} 秒後から試せます）")
     return False
 
 
@@ -50,18 +64,19 @@ def library_page() -> None:
         )
     else:
         st.info("まだ資料がありません。")
-    upload_section(service)
+    upload_section(service, settings.upload_limit_mb)
     if records:
         remove_section(service, records)
 
 
-def upload_section(service) -> None:
+def upload_section(service, limit_mb: int) -> None:
     st.subheader("資料を取り込む")
     nonce = st.session_state.setdefault("upload_nonce", 0)
     files = st.file_uploader(
         "PDF・テキスト・Markdown（同じファイル名の新しい版は古い版を置き換えます）",
         type=["pdf", "txt", "md"],
         accept_multiple_files=True,
+        max_upload_size=limit_mb,  # the browser refuses larger files before sending them (POLICYQA_UPLOAD_LIMIT_MB)
         key=f"upload-{nonce}",
     )
     if not files or not st.button("取り込む", type="primary"):

@@ -1,0 +1,104 @@
+"""What a question asks (answer types, years, ordinals) and which questions continue a conversation."""
+
+import pytest
+
+from answer.conversation import is_follow_up, resolve_relative_years, search_text
+from answer.extractive import compose
+from answer.question import AnswerType, answer_type, holds, ordinal_fit, year_fit
+from index.search import Hit
+from ingest.chunk import Chunk
+from ingest.tables import parse_record
+
+ROSTER = "(1)2009(平成21)年度 自治体委員会委員[氏名/自治体名/所属・役職/備考]"
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("2009年度の自治体委員会の座長は誰ですか？", AnswerType.WHO),
+        ("Who chaired the municipal committee in 2010?", AnswerType.WHO),
+        ("J-VER制度はいつ始まりましたか？", AnswerType.WHEN),
+        ("申請の期限は？", AnswerType.WHEN),
+        ("森林管理プロジェクトの認証対象期間は何年ですか？", AnswerType.AMOUNT),  # a length, not a date
+        ("何年以上の党歴が必要か？", AnswerType.AMOUNT),
+        ("家庭部門は何％削減する目標ですか？", AnswerType.AMOUNT),
+        ("How many facilities are covered?", AnswerType.AMOUNT),
+        ("補助金の上限は第何条に定められていますか？", AnswerType.ARTICLE),
+        ("オフセット証書はどこで買えますか？", AnswerType.WHERE),
+        ("J-VERとは何ですか？", AnswerType.DEFINITION),
+        ("梅雨のような時期は秋にもあるが、これを何というか。", AnswerType.NAME),  # 時期 is the subject here
+        ("なぜ家庭部門の目標を高くしたのですか？", AnswerType.REASON),
+        ("カーボン・オフセットの取り組みについて教えてください", AnswerType.OTHER),
+    ],
+)
+def test_answer_type(question, kind):
+    assert answer_type(question) is kind
+
+
+def test_a_record_holds_a_person_by_its_columns_and_a_date_by_its_cells():
+    roster = parse_record(f"{ROSTER}今福 芳明\t港区\t環境課長\t座長")
+    schedule = parse_record(
+        "(3)2011(平成23)年度[会議名称/日程/主な内容]第2回 総合委員会\t2012 (平成24)年2月16日\t・講評"
+    )
+    assert holds(AnswerType.WHO, "", roster) and not holds(AnswerType.WHEN, "", roster)
+    assert holds(AnswerType.WHEN, "", schedule)
+    assert holds(AnswerType.AMOUNT, "森林管理プロジェクトの認証対象期間は16年間とします。")
+    assert not holds(AnswerType.AMOUNT, "プロジェクトは追加性を有するものでなければなりません。")
+    assert holds(AnswerType.WHERE, "環境政策課窓口のほか、区内の図書館で購入できます。")
+    assert not holds(AnswerType.WHERE, "区が販売する証書を購入することで参加できます。")  # 区 alone names no place
+
+
+def test_the_year_and_the_ordinal_asked_pick_the_unit():
+    q = "2011年度の第2回総合委員会はいつ開かれましたか？"
+    right = "(3)2011(平成23)年度[会議名称/日程]第2回 総合委員会\t2012 (平成24)年2月16日"
+    earlier_year = "(2)2010(平成22)年度[会議名称/日程]第8回 自治体委員会\t2011 (平成23)年1月20日"  # in FY2010
+    assert year_fit(q, right) > 1 > year_fit(q, earlier_year)
+    assert ordinal_fit(q, "第2回 総合委員会") > 1 > ordinal_fit(q, "第1回 総合委員会")
+    assert year_fit("平成21年度の座長は誰ですか？", ROSTER) > 1  # 平成21 = 2009
+    # a base year of comparison is not the year a target is about
+    assert year_fit("2030年度までに家庭部門は何％削減？", "部門別削減目標(2013年度比) 家庭部門 56%") == 1.0
+    assert year_fit("座長は誰ですか？", ROSTER) == 1.0
+
+
+def _hit(cid, text, rank, similarity=0.6):
+    chunk = Chunk(cid, "d" * 64, 1, "1", "添付資料1 > (1)2009(平成21)年度 > ●自治体委員会委員", text, 0, len(text))
+    return Hit(chunk, "報告書", 1.0 / (rank + 1), {"dense": rank + 1}, similarity)
+
+
+def test_the_roster_row_that_answers_is_quoted_not_its_neighbours_or_the_vice_chair():
+    first = "\n".join(
+        f"{ROSTER}{row}"
+        for row in ("桑江 一久\t江戸川区\t環境部環境推進課長", "増田 章司\t国分寺市\t環境部環境計画課長\t副座長")
+    )
+    second = f"●自治体委員会委員\n{ROSTER}今福 芳明\t港区\t環境・街づくり支援部環境課長\t座長"
+    answer = compose("2009年度の自治体委員会の座長は誰ですか？", [_hit("c1", first, 0), _hit("c2", second, 1)])
+    assert answer.text.splitlines() == [f"{ROSTER}今福 芳明\t港区\t環境・街づくり支援部環境課長\t座長 [1]"]
+    assert answer.citations[0].chunk_id == "c2"
+
+
+def test_a_date_asked_and_none_in_the_passages_is_said_so():
+    hits = [_hit("c1", "カーボン・オフセットは排出量を埋め合わせる取り組みです。", 0)]
+    answer = compose("カーボン・オフセットはいつ始まりましたか？", hits)
+    assert answer.abstained and "日付" in answer.note and answer.related
+
+
+def test_follow_ups_refer_back_or_name_no_subject():
+    assert not is_follow_up("J-VERとは何ですか？")
+    assert not is_follow_up("京都議定書の目標は何ですか？")
+    for q in (
+        "それはいつ始まりましたか？",
+        "その時の副座長は？",
+        "翌年は誰でしたか？",
+        "対象は何か所ですか？",
+        "What about 2011?",
+    ):
+        assert is_follow_up(q), q
+    history = ["2009年度の自治体委員会の座長は誰ですか？"]
+    assert search_text("J-VERとは何ですか？", history) == "J-VERとは何ですか？"
+    assert search_text("その時の副座長は？", history) == "2009年度の自治体委員会の座長 その時の副座長は？"
+    # a relative year is resolved and replaces the earlier one
+    assert search_text("翌年は誰でしたか？", history) == "自治体委員会の座長 2010年は誰でしたか？"
+    assert resolve_relative_years("前年度の予算は？", "2012年度の予算") == "2011年度の予算は？"
+    # a chain of follow-ups keeps the first subject
+    chain = ["J-VERとは何ですか？", "それはいつ始まりましたか？"]
+    assert search_text("その前年は？", chain).startswith("J-VER")
