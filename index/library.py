@@ -94,7 +94,7 @@ class FoundFile:
 def find_files(paths: list[Path]) -> Iterator[FoundFile]:
     """Files as given, and the supported files under folders (sorted by their path inside the folder; hidden
     files skipped). A symbolic link inside a folder whose target leaves that folder is not followed: it is
-    reported (refused) instead. Nothing is opened here; `read_file` checks each file before reading it."""
+    reported (refused) instead. Nothing is opened here; `read_regular_file` checks each file before reading it."""
     for path in paths:
         if path.is_dir():
             yield from _folder_files(path)
@@ -159,7 +159,7 @@ def too_large(size: int, max_bytes: int) -> IngestError:
     )
 
 
-def read_file(path: Path, max_bytes: int | None = None) -> bytes:
+def read_regular_file(path: Path, max_bytes: int | None = None) -> bytes:
     """A file's bytes, checked before a byte is read: a regular file only (a FIFO would block forever, a device
     never end), its size from `stat` within `max_bytes` (an 8 GB sparse file is refused unread). Then opened
     without blocking and checked again on the open file, and read no further than the limit. Raises

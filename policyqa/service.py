@@ -18,7 +18,7 @@ from answer.pipeline import LLM_PASSAGES, TokenCallback
 from answer.types import NOT_FOUND, Answer
 from basics.errors import ErrorCode, PolicyQAError
 from index.embedder import HASH_MODEL, Embedder, HashEmbedder
-from index.library import FileResult, IngestStatus, Library, find_files, read_file, safe_source_name
+from index.library import FileResult, IngestStatus, Library, find_files, read_regular_file, safe_source_name
 from index.search import Hit, Searcher
 from index.store import DocumentRecord, Store, open_client
 from policyqa.settings import DEFAULT_MODEL, Settings
@@ -54,7 +54,7 @@ class Upload:
 
     def read(self, max_bytes: int | None = None) -> bytes:
         """The bytes; a path is checked before it is read (regular file, size from stat), see index.library."""
-        return self.data if self.data is not None else read_file(Path(self.path), max_bytes)
+        return self.data if self.data is not None else read_regular_file(Path(self.path), max_bytes)
 
 
 def model_location(settings: Settings) -> str:
