@@ -78,10 +78,16 @@ def test_ask_prints_cited_answers_and_json(tmp_path):
     assert set(data["citations"][0]) == {"n", "doc_id", "title", "page", "heading", "quote", "chunk_id"}
     assert f"[{data['citations'][0]['n']}]" in data["answer"]
     qs = tmp_path / "q.jsonl"
-    qs.write_text('{"id": "x", "question": "報告はいつまでに？"}\n{"id": "y", "question": ""}\n', encoding="utf-8")
+    rows = [
+        {"id": "x", "question": "報告はいつまでに？"},
+        {"id": "y", "question": ""},
+        {"id": "z", "question": "その期限は？", "history": ["森林吸収の申請について"]},  # a follow-up, as the app asks
+    ]
+    qs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     lines = [json.loads(x) for x in run(tmp_path, "ask", "--questions", str(qs)).stdout.splitlines()]
     assert lines[0]["id"] == "x" and "6月末日" in lines[0]["answer"]
     assert lines[1] == {"id": "y", "error": "the question is empty", "code": "empty_question"}
+    assert lines[2]["searched"] == "森林吸収の申請について その期限は？"
 
 
 # Runs one command in-process and reports which heavy modules it imported (the last line of stdout).
