@@ -57,6 +57,7 @@ PRECISE_DATE = 1.15
 _MONTH = re.compile(r"\d+\s*月")
 UNTYPED_WEIGHT = 0.6  # a unit without the preferred kind of value (a person for 誰) counts this much
 NEXT_UNIT_SHARE = 0.6  # a further unit is quoted only when it scores at least this share of the best
+TIE_SHARE = 0.95  # …and adds a question term, unless it is as good as the best (two meetings that both fit)
 _KIND_JA = {AnswerType.WHEN: "日付", AnswerType.AMOUNT: "数量・金額", AnswerType.ARTICLE: "条項"}
 WHOLE_TERM_BONUS = 1.0  # share of a term's weight added again when it is matched as a whole term
 _CJK_TERM = re.compile(r"[\u3005\u30a0-\u30ff\u3400-\u9fff]{2,}")
@@ -102,7 +103,9 @@ def _candidates(hits: list[Hit]) -> list[_Candidate]:
 
 
 def query_weights(question: str, searched: str) -> dict[str, float]:
-    """Terms to look for: the question's own words count fully, expansions and earlier-turn terms half."""
+    """Terms to look for: the question's own words count fully, expansions and earlier-turn terms half.
+
+    Kana-only bigrams are kept: dropping them (as inflection) lost two of the tuning questions for one won."""
     own = set(tokenize(question)) - _STOP
     extra = set(tokenize(expand(searched))) - _STOP - own
     return {**{t: CONTEXT_WEIGHT for t in extra}, **{t: 1.0 for t in own}}
@@ -223,7 +226,7 @@ def compose(
         key = squash(c.text)
         if key in seen or scores[i] <= 0 or (chosen and scores[i] < NEXT_UNIT_SHARE * scores[order[0]]):
             continue
-        if chosen and not (c.tokens & q_tokens) - covered:
+        if chosen and not (c.tokens & q_tokens) - covered and scores[i] < TIE_SHARE * scores[order[0]]:
             continue  # says nothing of the question that the units already chosen do not (the next row)
         seen.add(key)
         covered |= c.tokens & q_tokens
