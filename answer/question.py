@@ -172,6 +172,10 @@ def years(text: str) -> set[int]:
     return {int(m.group(1)) for m in _WESTERN.finditer(text)} | {_era(m) for m in _ERA.finditer(text)}
 
 
+def asks_a_year(question: str) -> bool:
+    return bool(years(question) or fiscal_years(question))
+
+
 def year_fit(question: str, unit: str) -> float:
     """1 when the unit is of the year the question names (or names none), less when it is of another year.
 

@@ -102,3 +102,11 @@ def test_follow_ups_refer_back_or_name_no_subject():
     # a chain of follow-ups keeps the first subject
     chain = ["J-VERとは何ですか？", "それはいつ始まりましたか？"]
     assert search_text("その前年は？", chain).startswith("J-VER")
+
+
+def test_a_year_no_passage_speaks_of_is_said_so():
+    roster = f"{ROSTER}今福 芳明\t港区\t環境・街づくり支援部環境課長\t座長"
+    hits = [_hit("c1", roster, 0)]
+    assert not compose("平成21年度の自治体委員会の座長は誰ですか？", hits).abstained
+    missing = compose("2008年度の自治体委員会の座長は誰ですか？", hits)
+    assert missing.abstained and "年の記述" in missing.note and missing.related
