@@ -22,7 +22,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from answer.question import REQUIRED, AnswerType, answer_type, asks_a_year, holds, ordinal_fit, year_fit
+from answer.question import REQUIRED, AnswerType, answer_type, asks_a_year, holds, ordinal_fit, ordinals, year_fit
 from answer.types import NOT_FOUND, Answer, Citation
 from basics.jatext import normalize_for_search, squash, tokenize
 from index.embedder import EMBEDDINGGEMMA_MIN_SIMILARITY
@@ -59,6 +59,7 @@ UNTYPED_WEIGHT = 0.6  # a unit without the preferred kind of value (a person for
 NEXT_UNIT_SHARE = 0.6  # a further unit is quoted only when it scores at least this share of the best
 TIE_SHARE = 0.95  # …and adds a question term, unless it is as good as the best (two meetings that both fit)
 _KIND_JA = {AnswerType.WHEN: "日付", AnswerType.AMOUNT: "数量・金額", AnswerType.ARTICLE: "条項"}
+KEY_BONUS = 1.0  # share of a term's weight added again when it is in the row's naming cell
 WHOLE_TERM_BONUS = 1.0  # share of a term's weight added again when it is matched as a whole term
 _CJK_TERM = re.compile(r"[\u3005\u30a0-\u30ff\u3400-\u9fff]{2,}")
 _KANJI = re.compile(r"[\u3005\u3400-\u9fff]")
@@ -116,6 +117,11 @@ def _context(c: _Candidate) -> str:
     return f"{c.hit.chunk.heading}\n{c.text}"
 
 
+def _key_cell(c: _Candidate) -> str:
+    """The cell that names a table row (its first), or "" for a sentence."""
+    return c.record.cells[0] if c.record is not None and c.record.cells else ""
+
+
 def _whole_terms(question: str) -> list[str]:
     """Kanji/katakana words of the question (座長, 自治体委員会): matched whole, they mean what was asked."""
     return [t for t in _CJK_TERM.findall(normalize_for_search(question)) if not t.startswith("何")]
@@ -154,9 +160,13 @@ def _score(searched: str, q_weights: dict[str, float], terms: list[str], cands: 
         text = normalize_for_search(f"{c.hit.chunk.heading} {c.text}")
         whole = sum(w for t, w in term_weight.items() if _matches_whole(t, text))
         lexical += WHOLE_TERM_BONUS * whole / total
+        key = _key_cell(c)
+        if key:  # a row is about its first cell ("第1回 検討委員会"); other cells only mention things
+            keyed = normalize_for_search(key).replace(" ", "")
+            lexical += KEY_BONUS * sum(w for t, w in term_weight.items() if t in keyed) / total
         rank = table_rank[c.record.caption] if c.record is not None else c.hit_rank
         prior = 1.0 / (1.0 + 0.35 * rank)
-        fit = year_fit(searched, _context(c)) * ordinal_fit(searched, c.text)
+        fit = year_fit(searched, _context(c)) * ordinal_fit(searched, key if key and ordinals(key) else c.text)
         scores.append((lexical + 0.05) * prior * fit)
     return scores
 

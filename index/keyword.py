@@ -43,6 +43,20 @@ _QUESTION_TERMS = {"西暦", "和暦", "種類", "理由", "内容", "名称", "
 _PLACE_OR_TITLE = tuple("長府県都市区町村")
 
 
+_UNIT = re.compile(r"^[年月日回度件人名時分条号]+")
+
+
+def _words(text: str) -> list[str]:
+    """Kanji/katakana runs; a run right after a number starts with the number's unit (2012年1月時点 → 時点)."""
+    words = []
+    for m in _TERMS.finditer(text):
+        word = m.group()
+        if m.start() > 0 and text[m.start() - 1].isdigit():
+            word = _UNIT.sub("", word)
+        words.append(word)
+    return words
+
+
 def _specific(term: str) -> bool:
     """Words that name something specific enough that a document answering the question would contain them.
 
@@ -307,7 +321,7 @@ class KeywordIndex:
         """
         if not self.chunk_count:
             return []
-        terms = [t for t in _TERMS.findall(normalize_for_search(question)) if _specific(t)]
+        terms = [t for t in _words(normalize_for_search(question)) if _specific(t)]
         bigrams = sorted({t[i : i + 2] for t in terms for i in range(len(t) - 1)})
         if not bigrams:
             return []

@@ -148,10 +148,32 @@ def glossary_terms(question: str) -> list[str]:
     return list(dict.fromkeys(GLOSSARY[m.group(1).lower()] for m in _GLOSSARY_RE.finditer(text)))
 
 
+# Questions use everyday verbs, documents the Sino-Japanese nouns of the same events ("いつ始まりましたか" /
+# "2008年11月 J-VER制度開始"); the stem of the verb brings the nouns into the keyword match.
+VERB_NOUNS = {
+    "始ま": "開始 創設 発足 導入",
+    "始め": "開始 導入",
+    "終わ": "終了 廃止",
+    "決ま": "決定",
+    "決め": "決定",
+    "作ら": "策定 作成",
+    "作っ": "策定 作成",
+    "変わ": "改定 変更",
+    "変え": "改定 変更",
+    "選ば": "選任 選出",
+    "開か": "開催",
+    "結ば": "締結",
+    "出さ": "公表 発表",
+    "増え": "増加",
+    "減っ": "減少 削減",
+}
+
+
 def expansions(question: str) -> list[str]:
     """Extra terms to match alongside the question (never replaces it)."""
     text = nfkc(question)
     extra = glossary_terms(question)
+    extra += [nouns for stem, nouns in VERB_NOUNS.items() if stem in text]
     extra += [f"{to_western(m.group(1), m.group(2))}年" for m in _ERA_YEAR.finditer(text)]
     for m in _WESTERN_YEAR.finditer(text):
         era = to_japanese_era(int(m.group(1)))
