@@ -68,6 +68,7 @@ def test_matryoshka_dimension_is_a_different_store(tmp_path, real_embedder):
     full = real_embedder.embed_queries(["京都議定書の削減目標"])[0]
     cosine = float(vecs[0] @ (full[:256] / np.linalg.norm(full[:256])))
     assert cosine > 0.99  # the leading 256 dimensions of the same embedding, not another one
-    Service(settings_for(tmp_path / "data"), real_embedder).store  # the service opens its store on first use
+    full_store = Service(settings_for(tmp_path / "data"), real_embedder).store  # opened on first use
+    assert full_store.dim == 768
     with pytest.raises(ModelError, match="embeddinggemma-300m@256"):
-        Service(settings, small).store
+        _ = Service(settings, small).store
