@@ -116,7 +116,8 @@ def test_a_three_turn_conversation_a_roster_row_a_standalone_question_and_a_foll
     ARTIFACTS.mkdir(exist_ok=True)
     turns = [
         ("2009年度の自治体委員会の座長は誰ですか？", ["今福 芳明", "港区"]),
-        ("J-VERとは何ですか？", ["環境省が管理する国内の排出削減・吸収プロジェクト"]),
+        # a defining sentence: what J-VER credits are (domestic reductions/absorptions, certified)
+        ("J-VERとは何ですか？", ["J-VER", "国内", "排出削減・吸収"]),
         ("それはいつ始まりましたか？", ["2008(平成20)年11月"]),
     ]
     with sync_playwright() as pw:
@@ -130,7 +131,9 @@ def test_a_three_turn_conversation_a_roster_row_a_standalone_question_and_a_foll
             box.press("Enter")
             answer = page.locator("[data-testid=stChatMessage]").nth(2 * n + 1)
             answer.get_by_text("[1]", exact=False).first.wait_for(timeout=120_000)
-            first_line = answer.locator("[data-testid=stMarkdownContainer]").nth(1).inner_text().split("\n")[0]
+            # the answer's lines end with their citation "[n]"; source cards below start with it
+            lines = [line.strip() for line in answer.inner_text().splitlines()]
+            first_line = next(line for line in lines if line.endswith("]") and not line.startswith("["))
             for text in expected:
                 assert text in first_line, (question, first_line)
         searched = page.locator("[data-testid=stChatMessage]").nth(3).inner_text()
