@@ -98,6 +98,17 @@ _DEFINES = re.compile(r"とは|をいう|のこと|である|を指す|制度|�
 _NAMES = re.compile(r"と(呼ば|呼ぶ|呼ん|いう|いい|言う|称|名付|名づ)|名称|名前|通称|略称|別名|愛称|[「『]")
 _BECAUSE = re.compile(r"ため|ので|から|により|によって|理由|目的|背景|ことから|結果")
 
+# What a unit must hold to give each kind of answer
+_VALUES = {
+    AnswerType.WHEN: (_DATE,),
+    AnswerType.AMOUNT: (_AMOUNT,),
+    AnswerType.ARTICLE: (_ARTICLE,),
+    AnswerType.WHO: (_PERSON, _BODY),
+    AnswerType.WHERE: (_PLACE,),
+    AnswerType.DEFINITION: (_DEFINES,),
+    AnswerType.NAME: (_NAMES,),
+    AnswerType.REASON: (_BECAUSE,),
+}
 _PERSON_COLUMNS = ("氏名", "名前", "委員", "担当", "講師", "代表", "委員長", "座長", "人", "者")
 _DATE_COLUMNS = ("日程", "日付", "年月", "日時", "期日", "時期", "年度", "開催日", "期限")
 _PLACE_COLUMNS = ("場所", "会場", "所在", "自治体", "地域", "住所", "開催地")
@@ -127,21 +138,7 @@ def holds(kind: AnswerType, text: str, record: Record | None = None) -> bool:
         if kind is AnswerType.WHERE:
             return any(c in columns for c in _PLACE_COLUMNS) or bool(_PLACE.search(cells))
         text = cells
-    if kind is AnswerType.WHEN:
-        return bool(_DATE.search(text))
-    if kind is AnswerType.AMOUNT:
-        return bool(_AMOUNT.search(text))
-    if kind is AnswerType.ARTICLE:
-        return bool(_ARTICLE.search(text))
-    if kind is AnswerType.WHO:
-        return bool(_PERSON.search(text) or _BODY.search(text))
-    if kind is AnswerType.WHERE:
-        return bool(_PLACE.search(text))
-    if kind is AnswerType.DEFINITION:
-        return bool(_DEFINES.search(text))
-    if kind is AnswerType.NAME:
-        return bool(_NAMES.search(text))
-    return bool(_BECAUSE.search(text))
+    return any(pattern.search(text) for pattern in _VALUES[kind])
 
 
 # --- years: a question that names a year wants the unit of that year ----------------------------------
