@@ -151,13 +151,23 @@ def update_readme(reports: dict) -> None:
         lines += ["", f"Answers: {_answers_line(held)} (baseline = the tutorial pipeline, dense only).", ""]
     conv = reports.get("conversations")
     if conv:
-        lines += [f"**Conversations** (`eval/conversations.jsonl`, {conv.questions} turns): {_answers_line(conv)}.", ""]
+        split = conversation_split(
+            {
+                q.id: q.id not in {m["id"] for m in conv.answer_misses}
+                for q in load_questions(EVAL / "conversations.jsonl")
+            },
+            load_questions(EVAL / "conversations.jsonl"),
+        )
+        lines += [
+            f"**Conversations** (`eval/conversations.jsonl`, {conv.questions} turns): {_answers_line(conv)}; {split}.",
+            "",
+        ]
     jsq = reports.get("jsquad")
     if jsq:
         r = jsq.retrieval
         lines += [
             f"**JSQuAD** (external, {jsq.questions} questions of the validation split over its 59 articles, "
-            "fixed sample): recall@1 / recall@5 / MRR@10 — hybrid "
+            "fixed sample): recall@1 / recall@5 / MRR@10 — "
             + " · ".join(
                 f"{mode} {v['recall@1']:.3f} / {v['recall@5']:.3f} / {v['mrr@10']:.3f}" for mode, v in r.items()
             )
