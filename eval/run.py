@@ -151,13 +151,9 @@ def update_readme(reports: dict) -> None:
         lines += ["", f"Answers: {_answers_line(held)} (baseline = the tutorial pipeline, dense only).", ""]
     conv = reports.get("conversations")
     if conv:
-        split = conversation_split(
-            {
-                q.id: q.id not in {m["id"] for m in conv.answer_misses}
-                for q in load_questions(EVAL / "conversations.jsonl")
-            },
-            load_questions(EVAL / "conversations.jsonl"),
-        )
+        turns = load_questions(EVAL / "conversations.jsonl")
+        missed = {m["id"] for m in conv.answer_misses}
+        split = conversation_split({q.id: q.id not in missed for q in turns}, turns)
         lines += [
             f"**Conversations** (`eval/conversations.jsonl`, {conv.questions} turns): {_answers_line(conv)}; {split}.",
             "",
