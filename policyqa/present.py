@@ -8,10 +8,8 @@ so a PDF containing `<script>` or a Markdown link renders as the characters it c
 from __future__ import annotations
 
 import html
-import io
 import re
 import unicodedata
-from pathlib import Path
 
 SKIP_REASONS_JA = {
     "image_only": "画像のみ（OCRが必要）",
@@ -81,24 +79,6 @@ def highlighted_passage(passage: str, spans: tuple[tuple[int, int], ...]) -> str
 
 def skipped_ja(skipped) -> str:
     return "、".join(f"{s.number}頁（{SKIP_REASONS_JA.get(s.reason, s.reason)}）" for s in skipped) or "なし"
-
-
-def page_pdf(path: Path, page_number: int) -> bytes | None:
-    """A one-page PDF holding page `page_number` (1-based) of the stored file, or None if not a PDF."""
-    if path is None or path.suffix.lower() != ".pdf":
-        return None
-    from pypdf import PdfReader, PdfWriter
-
-    reader = PdfReader(str(path))
-    if reader.is_encrypted:
-        return None  # needs the password it was ingested with; the download still offers the file
-    if not 1 <= page_number <= len(reader.pages):
-        return None
-    writer = PdfWriter()
-    writer.add_page(reader.pages[page_number - 1])
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
 
 
 def export_markdown(turns: list[dict]) -> str:

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from answer.llm import LLMConfig
 from answer.pipeline import LLM_PASSAGES, TokenCallback
-from answer.types import NOT_FOUND, Answer
+from answer.types import NOT_FOUND, Answer, Citation
 from basics.errors import ErrorCode, PolicyQAError
 from index.embedder import HASH_MODEL, Embedder, HashEmbedder
 from index.library import FileResult, IngestStatus, Library, find_files, read_regular_file, safe_source_name
 from index.search import Hit, Searcher
 from index.store import DocumentRecord, Store, open_client
+from ingest.pageview import QuotePage
 from policyqa.settings import DEFAULT_MODEL, Settings
 
 __all__ = [
@@ -227,6 +228,16 @@ class Service:
         record = next((r for r in self.documents() if r.doc_id == doc_id), None)
         path = self._light_library().file_path(record) if record else None
         return (record, path) if path else None
+
+    def quote_page(self, citation: Citation) -> QuotePage | None:
+        """The cited page of a stored PDF as an image with the quoted sentences (or table row) boxed; None when
+        the document is not a PDF any more or cannot be opened without its password."""
+        found = self.source_file(citation.doc_id)
+        if found is None or found[1].suffix.lower() != ".pdf":
+            return None
+        from ingest.pageview import quote_page, quote_parts
+
+        return quote_page(found[1], citation.page, quote_parts(citation.passage, citation.spans))
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> list[Hit]:
         return self.searcher.search(query, k=k, mode=mode, doc_ids=doc_ids)

@@ -129,3 +129,15 @@ def fake_llm_server(script: str = "correct") -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def yellow_pixels(png: bytes, box: tuple[float, float, float, float] | None = None) -> int:
+    """Pixels (inside `box`, else anywhere) tinted by the page view's highlighter: white paper turned yellow."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    if box is not None:
+        image = image.crop(tuple(int(v) for v in box))
+    return sum(1 for r, g, b in image.getdata() if r > 200 and g > 180 and b < 190)

@@ -7,8 +7,10 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
+from helpers import yellow_pixels
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -98,11 +100,17 @@ def test_ask_in_the_browser_and_open_a_source_card(served_app, tmp_path):
         page.wait_for_timeout(800)  # let the expander finish opening before the screenshot
         assert page.locator("[data-testid=stException]").count() == 0
         page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
-        card.get_by_text("この頁を表示").click()  # the cited page, cut out of the stored PDF
-        card.locator("[data-testid=stBidiComponentIsolated]").first.wait_for(timeout=60_000)
-        page.wait_for_timeout(5000)  # the bundled PDF viewer renders the page offline
+        card.get_by_text("この頁を表示").click()  # the cited page, drawn with the quote boxed
+        image = card.locator("[data-testid=stImage] img").first
+        image.wait_for(timeout=60_000)
+        assert "黄色の枠が引用箇所です" in card.inner_text()
+        image.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
         assert page.locator("[data-testid=stException]").count() == 0
         page.screenshot(path=str(ARTIFACTS / "chat-page-view.png"), full_page=True)
+        # the highlight is drawn where the quoted text is: yellow-tinted pixels on the page image as served
+        served = page.request.get(urljoin(served_app, image.get_attribute("src")))
+        assert yellow_pixels(served.body()) > 500
         browser.close()
     assert (ARTIFACTS / "chat-answer.png").stat().st_size > 10_000
 
