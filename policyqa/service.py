@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from answer.llm import LLMConfig
@@ -21,6 +22,7 @@ from index.embedder import HASH_MODEL, Embedder, HashEmbedder
 from index.library import FileResult, IngestStatus, Library, find_files, read_regular_file, safe_source_name
 from index.search import Hit, Searcher
 from index.store import DocumentRecord, Store, open_client
+from index.versions import Version, VersionDiff
 from policyqa.settings import DEFAULT_MODEL, Settings
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "IngestStatus",
     "Service",
     "Upload",
+    "Version",
+    "VersionDiff",
 ]
 
 # (file name, done, total) while one file's chunks are embedded and stored
@@ -228,8 +232,56 @@ class Service:
         path = self._light_library().file_path(record) if record else None
         return (record, path) if path else None
 
-    def search(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> list[Hit]:
-        return self.searcher.search(query, k=k, mode=mode, doc_ids=doc_ids)
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        mode: str = "hybrid",
+        doc_ids: list[str] | None = None,
+        version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Hit]:
+        """Passages of the active documents, or with `version` / `as_of` of the versions chosen (see `pinned`)."""
+        searcher, doc_ids = self._searcher_for(doc_ids, version, as_of)
+        return searcher.search(query, k=k, mode=mode, doc_ids=doc_ids)
+
+    # --- versions -------------------------------------------------------------------------------------
+    def versions(self, ref: str) -> list[Version]:
+        """Every version of a document, oldest first (the active one and the archived ones). Loads no model."""
+        return self._light_library().versions(ref)
+
+    def diff(self, ref: str, old: int | None = None, new: int | None = None) -> VersionDiff:
+        """What changed between two versions of a document (default: the previous and the active). Loads no model."""
+        return self._light_library().diff(ref, old, new)
+
+    def pinned(self, doc_ids: list[str] | None, version: int | None = None, as_of: datetime | None = None):
+        """A search over the versions chosen: `version` N of the one document in `doc_ids`, or every document
+        (those in `doc_ids`) as it was at `as_of` — the version active then; documents ingested later are left
+        out. Answers `search` and `unknown_terms` like the default searcher."""
+        from index.pinned import PinnedSearch
+        from index.versions import version_as_of, version_numbered
+
+        records = [r for r in self.documents() if doc_ids is None or r.doc_id in doc_ids]
+        if version is not None and len(records) != 1:
+            raise PolicyQAError(
+                "版を指定するときは、資料を一つ指定してください（--doc）",
+                "--version needs exactly one document (--doc)",
+                code=ErrorCode.BAD_INPUT,
+            )
+        chosen = []
+        for record in records:
+            versions = self.library.versions(record.source)
+            picked = version_numbered(versions, version) if version is not None else version_as_of(versions, as_of)
+            if picked is not None:
+                chosen.append(picked)
+        cache = self.searcher.keyword_cache
+        return PinnedSearch(self.store, self.library.archive, self.embedder, chosen, cache)
+
+    def _searcher_for(self, doc_ids, version, as_of):
+        """The searcher and its document filter: a pinned search has its documents chosen already."""
+        if version is None and as_of is None:
+            return self.searcher, doc_ids
+        return self.pinned(doc_ids, version, as_of), None
 
     @staticmethod
     def search_query(question: str, history: Sequence[str] = ()) -> str:
@@ -244,13 +296,17 @@ class Service:
         history: Sequence[str] = (),
         doc_ids: list[str] | None = None,
         on_token: TokenCallback | None = None,
+        version: int | None = None,
+        as_of: datetime | None = None,
     ) -> Answer:
         """A cited answer (or an abstention); `history` holds the conversation's earlier questions, oldest
-        first. With POLICYQA_LLM_URL the answer is generated, streamed to `on_token` and checked."""
+        first. With POLICYQA_LLM_URL the answer is generated, streamed to `on_token` and checked. With
+        `version` / `as_of` it answers from the versions chosen (see `pinned`)."""
         from answer.pipeline import ask
 
+        searcher, doc_ids = self._searcher_for(doc_ids, version, as_of)
         return ask(
-            self.searcher,
+            searcher,
             question,
             history,
             min_similarity=self.min_similarity,
@@ -302,12 +358,13 @@ class Service:
             Upload(f.name, path=f.path, keep_folders=f.in_folder, refused=f.refused) for f in find_files(list(paths))
         ]
 
-    def remove(self, ref: str, wait_s: float = 60.0) -> DocumentRecord:
-        """Remove a document (every chunk, its keyword segment and its stored file). Loads no model."""
+    def remove(self, ref: str, wait_s: float = 60.0, version: int | None = None) -> DocumentRecord:
+        """Remove a document: every version (chunks, keyword segments, stored files), or only `version` (the
+        active one gives way to the newest archived one). Loads no model."""
         self._refuse_if_read_only()
         library = self._light_library()
         with library.writing(wait_s=wait_s):
-            return library.remove(ref)
+            return library.remove(ref) if version is None else library.remove_version(ref, version)
 
     # --- evaluation -----------------------------------------------------------------------------------
     def model_reply(self, question: str, k: int = LLM_PASSAGES) -> Iterator[str]:
