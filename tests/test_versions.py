@@ -250,3 +250,67 @@ def test_a_switch_over_cut_short_leaves_the_old_version_active_and_no_duplicate(
 def _archived_doc_ids(rt) -> set[str]:
     got = rt.library.archive.chunks.get(include=["metadatas"])
     return {m["doc_id"] for m in got["metadatas"]}
+
+
+# --- the library page ----------------------------------------------------------------------------------
+def _library_page(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POLICYQA_EMBED_MODEL", "policyqa-hash")
+    for key in ("POLICYQA_READ_ONLY", "POLICYQA_ADMIN_PASSWORD"):
+        monkeypatch.delenv(key, raising=False)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/library.py")
+    return _ok(at)
+
+
+def _ok(at):
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _select(at, label, value):
+    next(s for s in at.selectbox if s.label == label).set_value(value)
+    return _ok(at)
+
+
+def _shown(at) -> str:
+    return "\n".join(m.value.replace("\\", "") for m in at.markdown)
+
+
+def test_library_page_shows_the_history_and_what_changed_and_removes_one_version(runtime, tmp_path, monkeypatch):
+    old_pdf, _ = layout(V1, per_page=5)
+    _ingest(runtime, "guide.pdf", old_pdf)
+    _ingest(runtime, "guide.pdf", layout(_v2(), per_page=4, lead=1)[0])
+    at = _library_page(tmp_path, monkeypatch)
+    history = at.table[0].value
+    assert list(history["版"]) == ["第1版（アーカイブ）", "第2版"]
+    shown = _shown(at)  # versions 1 → 2 by default
+    old_sentence = next(t for t in V1[3][1] if "60日以内" in t)
+    assert f"削除] {old_sentence}" in shown and f"追加] {EDITED}" in shown
+    assert "追加**　第3章 報告 > (2)監査" in shown and "削除**　第1章 総則 > (2)定義" in shown
+    assert "目的" not in shown  # an unchanged section is not listed
+
+    _select(at, "比較先の版", 1)
+    assert any("異なる二つの版" in i.value for i in at.info)
+
+    _select(at, "削除する版", 2)
+    next(b for b in at.button if b.label == "削除").click()
+    _ok(at)
+    assert any("第2版を削除します" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "削除する").click()
+    _ok(at)
+    assert [(v.number, v.active) for v in runtime.versions("guide.pdf")] == [(1, True)]
+    assert "60日以内" in runtime.ask("審査結果は何日以内に通知されますか").text
+
+
+def test_library_page_says_a_relayout_changed_nothing(runtime, tmp_path, monkeypatch):
+    _ingest(runtime, "guide.pdf", layout(V1, per_page=5)[0])
+    _ingest(runtime, "guide.pdf", layout(V1, per_page=3, lead=1)[0])
+    at = _library_page(tmp_path, monkeypatch)
+    assert any("本文に違いはありません" in s.value for s in at.success)
