@@ -22,9 +22,10 @@ from datetime import datetime
 import numpy as np
 
 from basics.errors import ErrorCode, PolicyQAError
+from basics.jatext import squash
 from index.store import DocumentRecord, Store, chunk_from
 from ingest.chunk import Chunk
-from ingest.diff import SectionChange
+from ingest.diff import NO_HEADING, SectionChange
 
 ARCHIVE_CHUNKS = "policyqa_archive"
 ARCHIVE_RECORDS = "policyqa_versions"
@@ -216,3 +217,15 @@ def version_as_of(versions: list[Version], when: datetime) -> Version | None:
 def shown_record(version: Version) -> DocumentRecord:
     """The record as search shows it: an archived version's title says that it is archived and which one."""
     return version.record if version.active else replace(version.record, title=archived_title(version.record))
+
+
+def revises(diff: VersionDiff, heading: str, passage: str) -> bool:
+    """Whether a passage of the later version (under `heading`) holds text the earlier one did not: its section
+    is new, or one of the sentences added there is in the passage. Compared on normalised text, as the diff."""
+    body = squash(passage)
+    for section in diff.sections:
+        if section.heading != (heading or NO_HEADING):
+            continue
+        if section.kind == "added" or any(squash(c.text) in body for c in section.added):
+            return True
+    return False

@@ -133,6 +133,7 @@ class Service:
         self._store: Store | None = None
         self._searcher: Searcher | None = None
         self._library: Library | None = None
+        self._diffs: dict[tuple[str, str], VersionDiff] = {}  # (earlier doc_id, later doc_id) → what changed
 
     # --- components, built on first use -----------------------------------------------------------
     @property
@@ -305,7 +306,7 @@ class Service:
         from answer.pipeline import ask
 
         searcher, doc_ids = self._searcher_for(doc_ids, version, as_of)
-        return ask(
+        answer = ask(
             searcher,
             question,
             history,
@@ -314,6 +315,39 @@ class Service:
             llm=self.llm,
             on_token=on_token,
         )
+        return answer if searcher is not self.searcher else self._with_revision_note(answer)
+
+    def _with_revision_note(self, answer: Answer) -> Answer:
+        """The answer, noting when its best passage holds text that the document's previous version did not
+        (「この記述は第N版で改訂されています」) and where to see what changed."""
+        from dataclasses import replace
+
+        from index.versions import revises
+
+        if answer.abstained or not answer.citations:
+            return answer
+        best = answer.citations[0]
+        record = self.searcher.records.get(best.doc_id)
+        diff = self._latest_diff(record) if record is not None and record.version > 1 else None
+        if diff is None or not revises(diff, best.heading, best.passage):
+            return answer
+        note = (
+            f"この記述は第{record.version}版で改訂されています（前の版との違いは「資料の管理」の版の履歴と変更点、"
+            f"または policyqa diff {record.source}）"
+        )
+        return replace(answer, note="。".join(n for n in (answer.note, note) if n))
+
+    def _latest_diff(self, record: DocumentRecord) -> VersionDiff | None:
+        """What changed from the version before the active one; computed once per pair of versions (a 300-page
+        guideline took 0.26–0.42 s on a busy 2-core machine: bench/results/versions.md), then kept."""
+        versions = self.library.versions(record.source)
+        if len(versions) < 2 or not versions[-1].active:
+            return None
+        key = (versions[-2].record.doc_id, record.doc_id)
+        with self._lock:
+            if key not in self._diffs:
+                self._diffs[key] = self.library.diff(record.source, versions[-2].number, versions[-1].number)
+            return self._diffs[key]
 
     # --- writing --------------------------------------------------------------------------------------
     def _refuse_if_read_only(self) -> None:

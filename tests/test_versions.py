@@ -196,6 +196,21 @@ def test_versions_lists_every_version_and_the_store_keeps_only_the_active_one_se
     assert [(v["version"], v["active"]) for v in json.loads(out.stdout)] == [(1, False), (2, False), (3, True)]
 
 
+def test_an_answer_from_a_revised_passage_says_so_and_one_from_an_unchanged_passage_does_not(runtime, tmp_path):
+    _ingest(runtime, "guide.pdf", layout(V1, per_page=5)[0])
+    unchanged = runtime.ask("実績はいつまでに報告しなければなりませんか")
+    assert "6月末日" in unchanged.text and "改訂" not in unchanged.note  # one version: nothing to say
+    _ingest(runtime, "guide.pdf", layout(_v2(), per_page=4, lead=1)[0])
+    revised = runtime.ask("審査結果は何日以内に通知されますか")
+    assert "30日以内" in revised.text
+    assert "この記述は第2版で改訂されています" in revised.note and "policyqa diff guide.pdf" in revised.note
+    assert "改訂" not in runtime.ask("実績はいつまでに報告しなければなりませんか").note
+    old = runtime.ask("審査結果は何日以内に通知されますか", doc_ids=runtime.doc_ids(["guide.pdf"]), version=1)
+    assert "改訂" not in old.note  # an answer from the archived version itself
+    out = run(tmp_path, "ask", "審査結果は何日以内に通知されますか")
+    assert "この記述は第2版で改訂されています" in out.stdout
+
+
 # --- removing one version or all -----------------------------------------------------------------------
 def _three_versions(rt) -> list:
     for n in range(3):
