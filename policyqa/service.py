@@ -228,9 +228,12 @@ class Service:
         return [self.find(r).doc_id for r in refs] or None
 
     def source_file(self, doc_id: str) -> tuple[DocumentRecord, Path] | None:
-        """The stored copy of an active document's file, with its record; None when there is none."""
-        record = next((r for r in self.documents() if r.doc_id == doc_id), None)
-        path = self._light_library().file_path(record) if record else None
+        """The stored copy of a document version's file (active, else archived), with its record; None when
+        there is none."""
+        library = self._light_library()
+        records = self.documents() + library.archive.records()
+        record = next((r for r in records if r.doc_id == doc_id), None)
+        path = library.file_path(record) if record else None
         return (record, path) if path else None
 
     def search(

@@ -329,3 +329,19 @@ def test_library_page_says_a_relayout_changed_nothing(runtime, tmp_path, monkeyp
     _ingest(runtime, "guide.pdf", layout(V1, per_page=3, lead=1)[0])
     at = _library_page(tmp_path, monkeypatch)
     assert any("本文に違いはありません" in s.value for s in at.success)
+
+
+def test_the_chat_answers_from_a_chosen_earlier_version_and_its_card_says_so(runtime, tmp_path, monkeypatch):
+    _ingest(runtime, "guide.pdf", layout(V1, per_page=5)[0])
+    _ingest(runtime, "guide.pdf", layout(_v2(), per_page=4, lead=1)[0])
+    at = _library_page(tmp_path, monkeypatch)
+    at.switch_page("views/chat.py")
+    _ok(at)
+    at.sidebar.multiselect[0].set_value(runtime.doc_ids(["guide.pdf"]))
+    _ok(at)
+    _select(at, "版", 1)
+    at.chat_input[0].set_value("審査結果は何日以内に通知されますか？")
+    _ok(at)
+    assert "60日以内" in _shown(at)
+    labels = [e.label.replace("\\", "") for e in at.expander if e.label.startswith("\\[1\\]")]
+    assert labels and all("第1版（アーカイブ）" in label for label in labels)
