@@ -30,7 +30,6 @@ from index.embedder import Embedder
 from index.keyword import SegmentCache
 from index.store import DocumentRecord, Store
 from index.versions import Archive, Version, VersionDiff, no_such_version
-from ingest.diff import compare
 from ingest.document import doc_id_of, parse_document
 from ingest.load import SUFFIXES
 
@@ -357,7 +356,7 @@ class Library:
         return hashlib.sha256(f"{self.embedder.model_id}\0{title}\0{text}".encode()).hexdigest()
 
     def _next_version(self, source: str) -> int:
-        numbers = [v.number for v in self._all_versions(source)]
+        numbers = [v.number for v in self.archive.history(source)]
         return max(numbers, default=0) + 1
 
     def _drop_version(self, record: DocumentRecord) -> None:
@@ -422,41 +421,13 @@ class Library:
         return target.record
 
     # --- versions --------------------------------------------------------------------------------
-    def _all_versions(self, source: str) -> list[Version]:
-        active = next((r for r in self.store.documents() if r.source == source), None)
-        found = [Version(active, True)] if active else []
-        found += [Version(r, False) for r in self.archive.records(source) if not active or r.version < active.version]
-        return sorted(found, key=lambda v: v.number)
-
     def versions(self, ref: str) -> list[Version]:
         """Every version of a document (by source name, title or id prefix of its active version), oldest first."""
-        return self._all_versions(self.find(ref).source)
-
-    def version_chunks(self, version: Version) -> list:
-        if version.active:
-            return self.store.document_chunks(version.record.doc_id)
-        return self.archive.document_chunks(version.record.doc_id)
+        return self.archive.history(self.find(ref).source)
 
     def diff(self, ref: str, old: int | None = None, new: int | None = None) -> VersionDiff:
-        """What changed from version `old` to version `new` (default: from the one before `new` to the active
-        one). Needs no model: it compares the stored chunks' text."""
-        versions = self.versions(ref)
-        by_number = {v.number: v for v in versions}
-        source = versions[0].record.source
-        new = versions[-1].number if new is None else new
-        if old is None:
-            old = max((n for n in by_number if n < new), default=None)
-            if old is None:
-                raise PolicyQAError(
-                    f"{source} には比較できる前の版がありません",
-                    f"{source} has no earlier version to compare with version {new}",
-                    code=ErrorCode.NOT_FOUND,
-                )
-        for number in (old, new):
-            if number not in by_number:
-                raise no_such_version(source, number)
-        before, after = by_number[old], by_number[new]
-        return VersionDiff(before, after, tuple(compare(self.version_chunks(before), self.version_chunks(after))))
+        """What changed from version `old` to `new` of a document (see index.versions.Archive.diff)."""
+        return self.archive.diff(self.versions(ref), old, new)
 
     def file_path(self, record: DocumentRecord) -> Path | None:
         path = self.files_dir / record.file_name

@@ -34,11 +34,9 @@ class PinnedSearch:
         self.candidates = candidates
         self.records = {v.record.doc_id: shown_record(v) for v in versions}
         self.archived = {v.record.doc_id for v in versions if not v.active}
-        counts = {v.record.doc_id: v.record.chunk_count for v in versions}
-        self._keyword = KeywordIndex().updated(counts, cache, self._chunks)
-
-    def _chunks(self, doc_id: str) -> list[Chunk]:
-        return self.archive.document_chunks(doc_id) if doc_id in self.archived else self.store.document_chunks(doc_id)
+        by_id = {v.record.doc_id: v for v in versions}
+        counts = {d: v.record.chunk_count for d, v in by_id.items()}
+        self._keyword = KeywordIndex().updated(counts, cache, lambda d: archive.version_chunks(by_id[d]))
 
     def _get_chunks(self, ids: list[str]) -> list[Chunk]:
         found = {c.id: c for c in self.store.get_chunks(ids)}

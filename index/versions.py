@@ -25,7 +25,7 @@ from basics.errors import ErrorCode, PolicyQAError
 from basics.jatext import squash
 from index.store import DocumentRecord, Store, chunk_from
 from ingest.chunk import Chunk
-from ingest.diff import NO_HEADING, SectionChange
+from ingest.diff import NO_HEADING, SectionChange, compare
 
 ARCHIVE_CHUNKS = "policyqa_archive"
 ARCHIVE_RECORDS = "policyqa_versions"
@@ -148,6 +148,39 @@ class Archive:
         for doc_id in orphans:
             self.chunks.delete(where={"doc_id": doc_id})
         return len(stale) + len(orphans)
+
+    # --- a document's history ----------------------------------------------------------------------
+    def history(self, source: str) -> list[Version]:
+        """Every version of a source key, oldest first: the active one and the archived ones before it."""
+        active = next((r for r in self.store.documents() if r.source == source), None)
+        found = [Version(active, True)] if active else []
+        found += [Version(r, False) for r in self.records(source) if not active or r.version < active.version]
+        return sorted(found, key=lambda v: v.number)
+
+    def version_chunks(self, version: Version) -> list[Chunk]:
+        if version.active:
+            return self.store.document_chunks(version.record.doc_id)
+        return self.document_chunks(version.record.doc_id)
+
+    def diff(self, versions: list[Version], old: int | None = None, new: int | None = None) -> VersionDiff:
+        """What changed from version `old` to version `new` of one document's `versions` (default: from the one
+        before `new` to the active one). Needs no model: it compares the stored chunks' text."""
+        by_number = {v.number: v for v in versions}
+        source = versions[0].record.source
+        new = versions[-1].number if new is None else new
+        if old is None:
+            old = max((n for n in by_number if n < new), default=None)
+            if old is None:
+                raise PolicyQAError(
+                    f"{source} には比較できる前の版がありません",
+                    f"{source} has no earlier version to compare with version {new}",
+                    code=ErrorCode.NOT_FOUND,
+                )
+        for number in (old, new):
+            if number not in by_number:
+                raise no_such_version(source, number)
+        before, after = by_number[old], by_number[new]
+        return VersionDiff(before, after, tuple(compare(self.version_chunks(before), self.version_chunks(after))))
 
     # --- chunks ----------------------------------------------------------------------------------
     def _rows(self, doc_id: str) -> dict:
