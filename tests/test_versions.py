@@ -251,6 +251,28 @@ def test_an_unknown_version_gets_a_clear_message_and_changes_nothing(runtime, tm
     assert [v.number for v in runtime.versions("guide.pdf")] == [1, 2, 3]
 
 
+def test_taking_a_revision_back_is_a_new_version_and_shares_the_stored_file(runtime):
+    first, _ = layout(V1, per_page=5)
+    _ingest(runtime, "guide.pdf", first)
+    _ingest(runtime, "guide.pdf", layout(_v2(), per_page=5)[0])
+    assert _ingest(runtime, "guide.pdf", first).status == "replaced"  # the first version's bytes again
+    v1, v2, v3 = [v.record for v in runtime.versions("guide.pdf")]
+    assert v1.doc_id == v3.doc_id and runtime.diff("guide.pdf", 1, 3).sections == ()
+    runtime.remove("guide.pdf", version=1)  # its bytes are still the active version's: file and chunks stay
+    assert (runtime.library.files_dir / v3.file_name).exists()
+    assert runtime.store.chunk_doc_ids() == {v3.doc_id: v3.chunk_count}
+    assert "60日以内" in runtime.ask("審査結果は何日以内に通知されますか").text
+
+
+def test_version_without_one_document_gets_a_clear_message(runtime, tmp_path):
+    _ingest(runtime, "guide.pdf", layout(V1, per_page=5)[0])
+    _ingest(runtime, "memo.txt", "第1章 連絡\n審査結果の通知は郵送で行います。".encode())
+    out = run(tmp_path, "ask", "審査結果は何日以内に通知されますか", "--version", "1")
+    assert out.returncode == 1 and "資料を一つ指定してください" in out.stderr and "exactly one document" in out.stderr
+    out = run(tmp_path, "diff", "memo.txt")
+    assert out.returncode == 1 and "比較できる前の版がありません" in out.stderr
+
+
 def test_a_switch_over_cut_short_leaves_the_old_version_active_and_no_duplicate(runtime):
     _ingest(runtime, "guide.pdf", layout(V1, per_page=5)[0])
     (record,) = runtime.documents()
