@@ -265,6 +265,12 @@ class Service:
         from index.pinned import PinnedSearch
         from index.versions import version_as_of, version_numbered
 
+        if version is not None and as_of is not None:
+            raise PolicyQAError(
+                "版（--version）と日付（--as-of）は、どちらか一方を指定してください",
+                "give either --version or --as-of, not both",
+                code=ErrorCode.BAD_INPUT,
+            )
         records = [r for r in self.documents() if doc_ids is None or r.doc_id in doc_ids]
         if version is not None and len(records) != 1:
             raise PolicyQAError(

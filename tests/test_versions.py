@@ -269,6 +269,8 @@ def test_version_without_one_document_gets_a_clear_message(runtime, tmp_path):
     _ingest(runtime, "memo.txt", "第1章 連絡\n審査結果の通知は郵送で行います。".encode())
     out = run(tmp_path, "ask", "審査結果は何日以内に通知されますか", "--version", "1")
     assert out.returncode == 1 and "資料を一つ指定してください" in out.stderr and "exactly one document" in out.stderr
+    out = run(tmp_path, "search", "審査", "--doc", "guide.pdf", "--version", "1", "--as-of", "2026-01-01")
+    assert out.returncode == 1 and "どちらか一方" in out.stderr and "not both" in out.stderr
     out = run(tmp_path, "diff", "memo.txt")
     assert out.returncode == 1 and "比較できる前の版がありません" in out.stderr
 
