@@ -134,6 +134,7 @@ class Service:
         self._searcher: Searcher | None = None
         self._library: Library | None = None
         self._diffs: dict[tuple[str, str], VersionDiff] = {}  # (earlier doc_id, later doc_id) → what changed
+        self._pinned = None  # (versions chosen, PinnedSearch over them): the last search pinned to versions
 
     # --- components, built on first use -----------------------------------------------------------
     @property
@@ -284,8 +285,15 @@ class Service:
             picked = version_numbered(versions, version) if version is not None else version_as_of(versions, as_of)
             if picked is not None:
                 chosen.append(picked)
-        cache = self.searcher.keyword_cache
-        return PinnedSearch(self.store, self.library.archive, self.embedder, chosen, cache)
+        # One search per choice of versions: a batch of questions (--questions) builds its keyword index once.
+        key = tuple((v.record.source, v.record.doc_id, v.active) for v in chosen)
+        with self._lock:
+            if self._pinned is None or self._pinned[0] != key:
+                search = PinnedSearch(
+                    self.store, self.library.archive, self.embedder, chosen, self.searcher.keyword_cache
+                )
+                self._pinned = (key, search)
+            return self._pinned[1]
 
     def _searcher_for(self, doc_ids, version, as_of):
         """The searcher and its document filter: a pinned search has its documents chosen already."""
