@@ -1,8 +1,9 @@
 """The document library: ingest files (new, unchanged or new version), list and remove documents.
 
 Writes are serialised by an exclusive lock file in the data directory (one writer per store). A new
-version is written completely before the switch-over and the old one is removed only after it, so a crash
-at any point leaves the previous version searchable; leftovers are collected at the next write.
+version is written completely before the switch-over and the old one is moved to the archive (kept, not
+searched by default: index.versions) around it, so a crash at any point leaves the previous version
+searchable; leftovers are collected at the next write.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from basics.errors import BusyError, ErrorCode, IngestError, PolicyQAError
 from index.embedder import Embedder
 from index.keyword import SegmentCache
 from index.store import DocumentRecord, Store
+from index.versions import Archive, Version, VersionDiff, no_such_version
 from ingest.document import doc_id_of, parse_document
 from ingest.load import SUFFIXES
 
@@ -38,7 +40,7 @@ MAX_NAME = 200
 
 class IngestStatus(StrEnum):
     ADDED = "added"
-    REPLACED = "replaced"  # a new version of a source key ingested before
+    REPLACED = "replaced"  # a new version of a source key ingested before (the earlier one is archived)
     UNCHANGED = "unchanged"  # the same bytes are already in the library
     FAILED = "failed"
 
@@ -207,6 +209,7 @@ class Library:
         self.keyword_cache = SegmentCache(keyword_dir)
         self.reused = 0  # vectors reused from the store instead of embedded (for benchmarks and tests)
         self.store = store
+        self.archive = Archive(store)
         self.embedder = embedder
         self.data_dir = Path(data_dir)
         self.files_dir = self.data_dir / "files"
@@ -237,6 +240,7 @@ class Library:
             fh.write(str(os.getpid()))
             fh.flush()
             self.store.collect_garbage()
+            self.archive.collect_garbage(self.store.documents())
             self._writing = True
             yield
         finally:
@@ -302,15 +306,17 @@ class Library:
                 chunk_count=len(doc.chunks),
                 skipped=tuple(doc.skipped),
                 ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                version=old.version + 1 if old else 1,
+                version=self._next_version(source),
                 file_name=file_name,
             )
+            if old:
+                self.archive.keep(old)  # before the switch-over: a crash leaves it active, never lost
             self.store.activate(record)
         except BaseException:
             self.store.delete_chunks(doc.doc_id)  # not active yet: removing them loses nothing
             raise
         if old:
-            self._drop_version(old)
+            self.store.delete_chunks(old.doc_id)  # archived now: out of the searched collection
         return FileResult(
             source,
             IngestStatus.REPLACED if old else IngestStatus.ADDED,
@@ -349,8 +355,19 @@ class Library:
     def _embed_key(self, title: str, text: str) -> str:
         return hashlib.sha256(f"{self.embedder.model_id}\0{title}\0{text}".encode()).hexdigest()
 
+    def _next_version(self, source: str) -> int:
+        numbers = [v.number for v in self.archive.history(source)]
+        return max(numbers, default=0) + 1
+
     def _drop_version(self, record: DocumentRecord) -> None:
+        """The active version's chunks, keyword segment and stored file (unless another version has them)."""
         self.store.delete_chunks(record.doc_id)
+        self._drop_files(record)
+
+    def _drop_files(self, record: DocumentRecord) -> None:
+        kept = [r for r in self.store.documents() + self.archive.records() if r.doc_id == record.doc_id]
+        if kept:  # the same bytes are another version (a revision taken back): its segment and file stay
+            return
         self.keyword_cache.forget(record.doc_id)
         if record.file_name:
             (self.files_dir / record.file_name).unlink(missing_ok=True)
@@ -371,11 +388,46 @@ class Library:
         return matches[0]
 
     def remove(self, ref: str) -> DocumentRecord:
+        """Remove a document: every version of it (the active one first, so it is out of search at once)."""
         self._check_writing()
         record = self.find(ref)
         self.store.deactivate(record.source)
         self._drop_version(record)
+        for old in self.archive.records(record.source):
+            self.archive.forget(old)
+            self._drop_files(old)
         return record
+
+    def remove_version(self, ref: str, number: int) -> DocumentRecord:
+        """Remove one version. Removing the active one makes the newest archived version active again (a
+        wrong file ingested as a new version is taken back); the only version left is the document itself."""
+        self._check_writing()
+        versions = self.versions(ref)
+        target = next((v for v in versions if v.number == number), None)
+        if target is None:
+            raise no_such_version(versions[0].record.source, number)
+        if len(versions) == 1:
+            return self.remove(ref)
+        if not target.active:
+            self.archive.forget(target.record)
+            self._drop_files(target.record)
+            return target.record
+        previous = max((v for v in versions if not v.active), key=lambda v: v.number).record
+        self.archive.restore(previous)  # written first, switched after, as for a new version
+        self.store.activate(previous)
+        self.archive.forget(previous)
+        if previous.doc_id != target.record.doc_id:
+            self._drop_version(target.record)
+        return target.record
+
+    # --- versions --------------------------------------------------------------------------------
+    def versions(self, ref: str) -> list[Version]:
+        """Every version of a document (by source name, title or id prefix of its active version), oldest first."""
+        return self.archive.history(self.find(ref).source)
+
+    def diff(self, ref: str, old: int | None = None, new: int | None = None) -> VersionDiff:
+        """What changed from version `old` to `new` of a document (see index.versions.Archive.diff)."""
+        return self.archive.diff(self.versions(ref), old, new)
 
     def file_path(self, record: DocumentRecord) -> Path | None:
         path = self.files_dir / record.file_name

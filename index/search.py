@@ -117,24 +117,30 @@ class Searcher:
         return self._fuse(dense, kw, k, records)
 
     def _fuse(self, dense, kw, k: int, records: dict[str, DocumentRecord]) -> list[Hit]:
-        ranks: dict[str, dict[str, int]] = {}
-        chunks = {c.id: c for c, _ in dense}
-        similarity = {c.id: s for c, s in dense}
-        for name, ids in (("dense", [c.id for c, _ in dense]), ("keyword", [cid for cid, _ in kw])):
-            for rank, cid in enumerate(ids, start=1):
-                ranks.setdefault(cid, {})[name] = rank
-        scores = fuse(similarity, dict(kw))
-        top = sorted(scores, key=lambda cid: (-scores[cid], cid))[: k + THIN_LOOKAHEAD]
-        missing = [cid for cid in top if cid not in chunks]
-        chunks.update({c.id: c for c in self.store.get_chunks(missing)})
-        for cid in top:
-            if cid in chunks and is_thin(chunks[cid].text):
-                scores[cid] *= THIN_WEIGHT
-        top = sorted(top, key=lambda cid: (-scores[cid], cid))[:k]
-        hits = []
-        for cid in top:
-            chunk = chunks.get(cid)
-            if chunk is None or chunk.doc_id not in records:
-                continue
-            hits.append(Hit(chunk, records[chunk.doc_id].title, scores[cid], ranks[cid], similarity.get(cid)))
-        return hits
+        return fuse_hits(dense, kw, k, records, self.store.get_chunks)
+
+
+def fuse_hits(dense, kw, k: int, records: dict[str, DocumentRecord], get_chunks) -> list[Hit]:
+    """Dense and keyword candidates fused into hits; `get_chunks(ids)` fetches the keyword-only candidates
+    (from the searched collection, or the archive for an archived version: index.pinned)."""
+    ranks: dict[str, dict[str, int]] = {}
+    chunks = {c.id: c for c, _ in dense}
+    similarity = {c.id: s for c, s in dense}
+    for name, ids in (("dense", [c.id for c, _ in dense]), ("keyword", [cid for cid, _ in kw])):
+        for rank, cid in enumerate(ids, start=1):
+            ranks.setdefault(cid, {})[name] = rank
+    scores = fuse(similarity, dict(kw))
+    top = sorted(scores, key=lambda cid: (-scores[cid], cid))[: k + THIN_LOOKAHEAD]
+    missing = [cid for cid in top if cid not in chunks]
+    chunks.update({c.id: c for c in get_chunks(missing)})
+    for cid in top:
+        if cid in chunks and is_thin(chunks[cid].text):
+            scores[cid] *= THIN_WEIGHT
+    top = sorted(top, key=lambda cid: (-scores[cid], cid))[:k]
+    hits = []
+    for cid in top:
+        chunk = chunks.get(cid)
+        if chunk is None or chunk.doc_id not in records:
+            continue
+        hits.append(Hit(chunk, records[chunk.doc_id].title, scores[cid], ranks[cid], similarity.get(cid)))
+    return hits

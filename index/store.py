@@ -253,6 +253,11 @@ class Store:
         chunks = [chunk_from(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
         return sorted(chunks, key=lambda c: c.id)
 
+    def chunk_rows(self, doc_id: str) -> dict:
+        """Every stored row of one document version as Chroma returns them (ids, embeddings, documents,
+        metadatas): what archiving a version copies (index.versions)."""
+        return self._all(include=["embeddings", "documents", "metadatas"], where={"doc_id": doc_id})
+
     def get_chunks(self, ids: list[str]) -> list[Chunk]:
         if not ids:
             return []

@@ -161,12 +161,60 @@ def sources(ctx: click.Context, as_json: bool) -> None:
 
 @main.command()
 @click.argument("doc")
+@click.option("--version", "version", type=int, help="Remove only this version (see `policyqa versions`).")
 @click.pass_context
 @_fail_cleanly
-def remove(ctx: click.Context, doc: str) -> None:
-    """Remove a document (by source file name, title or id prefix) and all its chunks."""
-    record = _service(ctx).remove(doc)
-    click.echo(f"removed «{terminal_text(record.title)}» ({terminal_text(record.source)}, {record.chunk_count} chunks)")
+def remove(ctx: click.Context, doc: str, version: int | None) -> None:
+    """Remove a document (by source file name, title or id prefix) with every version, or one version of it.
+    Removing the active version makes the newest archived one active again."""
+    record = _service(ctx).remove(doc, version=version)
+    what = "every version" if version is None else f"version {version}"
+    click.echo(
+        f"removed «{terminal_text(record.title)}» ({terminal_text(record.source)}, {what}, {record.chunk_count} chunks)"
+    )
+
+
+# --- versions ------------------------------------------------------------------------------------
+@main.command()
+@click.argument("doc")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@_fail_cleanly
+def versions(ctx: click.Context, doc: str, as_json: bool) -> None:
+    """List a document's versions: the active one (searched) and the archived ones."""
+    from policyqa.present import version_json
+
+    found = _service(ctx).versions(doc)
+    if as_json:
+        click.echo(json.dumps([version_json(v) for v in found], ensure_ascii=False, indent=1))
+        return
+    for v in found:
+        r = v.record
+        state = "active" if v.active else "archived"
+        click.echo(
+            f"v{r.version} {state:8} {r.ingested_at} · {terminal_text(r.title)} · {r.page_count} pages"
+            f" · {r.chunk_count} chunks · id {r.doc_id[:12]}"
+        )
+
+
+@main.command()
+@click.argument("doc")
+@click.option("--from", "old", type=int, help="The earlier version (default: the one before --to).")
+@click.option("--to", "new", type=int, help="The later version (default: the active one).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@_fail_cleanly
+def diff(ctx: click.Context, doc: str, old: int | None, new: int | None, as_json: bool) -> None:
+    """What changed between two versions of a document: sections added, removed and changed, and the
+    sentences added and removed in each changed section, with their pages in both versions."""
+    from policyqa.present import diff_json, diff_lines
+
+    found = _service(ctx).diff(doc, old, new)
+    if as_json:
+        click.echo(json.dumps(diff_json(found), ensure_ascii=False, indent=1))
+        return
+    for line in diff_lines(found):
+        click.echo(terminal_text(line))
 
 
 @main.command()
@@ -198,6 +246,35 @@ def init(ctx: click.Context, sample_dir: Path) -> None:
 
 
 # --- search --------------------------------------------------------------------------------------
+def _pinned(version: int | None, as_of: str | None) -> dict:
+    """--version / --as-of as the service takes them. --as-of is a date (up to the end of that day) or a date
+    and time, in this machine's time zone unless it names one."""
+    if as_of is None:
+        return {"version": version, "as_of": None}
+    from datetime import datetime, timedelta
+
+    try:
+        when = datetime.fromisoformat(as_of)
+    except ValueError:
+        raise PolicyQAError(
+            f"--as-of の日付が読めません: {as_of}（例: 2026-04-01 または 2026-04-01T09:00）",
+            f"--as-of {as_of!r} is not a date (2026-04-01) or a date and time (2026-04-01T09:00)",
+            code=ErrorCode.BAD_INPUT,
+        ) from None
+    if len(as_of) <= 10:  # a date alone: everything ingested that day counts
+        when += timedelta(days=1, microseconds=-1)
+    return {"version": version, "as_of": when if when.tzinfo else when.astimezone()}
+
+
+def _version_options(fn):
+    fn = click.option(
+        "--as-of",
+        "as_of",
+        help="Every document as it was on this date (the version active then; YYYY-MM-DD or an ISO date-time).",
+    )(fn)
+    return click.option("--version", "version", type=int, help="Use this version of the one --doc document.")(fn)
+
+
 def _hit_json(rank: int, hit) -> dict:
     c = hit.chunk
     return {
@@ -233,26 +310,28 @@ def _read_jsonl(path: Path) -> list[dict]:
 @click.option("--k", default=10, show_default=True, help="Number of passages.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True)
 @click.option("--doc", "docs", multiple=True, help="Only search this document (source, title or id); repeatable.")
+@_version_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable hits.")
 @click.option("--queries", type=click.Path(exists=True, path_type=Path), help='JSONL of {"id","question"}.')
 @click.pass_context
 @_fail_cleanly
-def search(ctx, query, k, mode, docs, as_json, queries) -> None:
+def search(ctx, query, k, mode, docs, version, as_of, as_json, queries) -> None:
     """Search the documents and print ranked passages (document, page, heading, score, text)."""
     if not query and not queries:
         raise click.UsageError("give a QUERY or --queries FILE")
     service = _service(ctx)
     doc_ids = service.doc_ids(docs)
+    pinned = _pinned(version, as_of)
     if queries:
         for row in _read_jsonl(queries):
-            hits = service.search(str(row.get("question", "")), k=k, mode=mode, doc_ids=doc_ids)
+            hits = service.search(str(row.get("question", "")), k=k, mode=mode, doc_ids=doc_ids, **pinned)
             click.echo(
                 json.dumps(
                     {"id": row.get("id"), "hits": [_hit_json(i, h) for i, h in enumerate(hits, 1)]}, ensure_ascii=False
                 )
             )
         return
-    hits = service.search(query, k=k, mode=mode, doc_ids=doc_ids)
+    hits = service.search(query, k=k, mode=mode, doc_ids=doc_ids, **pinned)
     if as_json:
         click.echo(json.dumps([_hit_json(i, h) for i, h in enumerate(hits, 1)], ensure_ascii=False, indent=1))
         return
@@ -315,24 +394,26 @@ def _print_answer(answer) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable answer.")
 @click.option("--questions", type=click.Path(exists=True, path_type=Path), help='JSONL of {"id","question"}.')
 @click.option("--doc", "docs", multiple=True, help="Only use this document (source, title or id); repeatable.")
+@_version_options
 @click.pass_context
 @_fail_cleanly
-def ask(ctx, question, as_json, questions, docs) -> None:
+def ask(ctx, question, as_json, questions, docs, version, as_of) -> None:
     """Answer a question from the documents, with a citation after every sentence."""
     if not question and not questions:
         raise click.UsageError("give a QUESTION or --questions FILE")
     service = _service(ctx)
     doc_ids = service.doc_ids(docs)
+    pinned = _pinned(version, as_of)
     if questions:
         for row in _read_jsonl(questions):
             history = [str(h) for h in row.get("history") or []]
             try:
-                out = answer_json(service.ask(str(row.get("question", "")), history, doc_ids=doc_ids))
+                out = answer_json(service.ask(str(row.get("question", "")), history, doc_ids=doc_ids, **pinned))
             except PolicyQAError as err:
                 out = {"error": err.en, "code": err.code}
             click.echo(json.dumps({"id": row.get("id"), **out}, ensure_ascii=False))
         return
-    answer = service.ask(question, doc_ids=doc_ids)
+    answer = service.ask(question, doc_ids=doc_ids, **pinned)
     if as_json:
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False, indent=1))
     else:

@@ -124,3 +124,62 @@ def describe_result(result, lang: str = "en") -> str:
     if result.skipped:
         skipped = " · skipped pages " + ", ".join(f"{s.number} ({s.reason})" for s in result.skipped)
     return f"{result.source}: {status} «{result.title}» {result.pages} pages, {result.chunks} chunks{skipped}"
+
+
+# --- versions and what changed, for the CLI and the library page ------------------------------------
+def version_json(version) -> dict:
+    """One version (policyqa.service.Version) for --json output."""
+    return version.record.to_metadata() | {
+        "skipped": [s.__dict__ for s in version.record.skipped],
+        "active": version.active,
+        "label": version.label,
+    }
+
+
+def diff_json(diff) -> dict:
+    """A VersionDiff for --json output: the two versions, then each section that differs."""
+    return {
+        "source": diff.after.record.source,
+        "from": version_json(diff.before),
+        "to": version_json(diff.after),
+        "sections": [
+            {
+                "kind": s.kind,
+                "heading": s.heading,
+                "heading_from": s.heading_from,
+                "pages_from": list(s.pages_from),
+                "pages_to": list(s.pages_to),
+                "added": [c.__dict__ for c in s.added],
+                "removed": [c.__dict__ for c in s.removed],
+            }
+            for s in diff.sections
+        ],
+    }
+
+
+SECTION_KINDS_JA = {"added": "追加", "removed": "削除", "changed": "変更"}
+
+
+def _pages(pages) -> str:
+    return ",".join(str(p) for p in pages) or "–"
+
+
+def _page(page) -> str:
+    return "–" if page is None else str(page)
+
+
+def diff_lines(diff) -> list[str]:
+    """A VersionDiff as plain lines (untrusted document text: escape it for where it is shown): a header, then
+    per section `追加/削除/変更 (kind) heading  p.old → p.new`, its removed sentences `-` and added ones `+`."""
+    before, after = diff.before, diff.after
+    dates = f"{before.record.ingested_at} → {after.record.ingested_at}"
+    lines = [f"{after.record.source}: {before.label} → {after.label} ({dates})"]
+    if not diff.sections:
+        return [*lines, "差分はありません (no differences)"]
+    for s in diff.sections:
+        renamed = f"（旧: {s.heading_from}）" if s.kind == "changed" and s.heading_from != s.heading else ""
+        kind = f"{SECTION_KINDS_JA[s.kind]} ({s.kind})"
+        lines.append(f"{kind} {s.heading}{renamed}  p.{_pages(s.pages_from)} → p.{_pages(s.pages_to)}")
+        lines += [f"  - {c.text}  (p.{_page(c.page_from)} → p.{_page(c.page_to)})" for c in s.removed]
+        lines += [f"  + {c.text}  (p.{_page(c.page_from)} → p.{_page(c.page_to)})" for c in s.added]
+    return lines

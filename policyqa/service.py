@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from answer.llm import LLMConfig
@@ -21,6 +22,7 @@ from index.embedder import HASH_MODEL, Embedder, HashEmbedder
 from index.library import FileResult, IngestStatus, Library, find_files, read_regular_file, safe_source_name
 from index.search import Hit, Searcher
 from index.store import DocumentRecord, Store, open_client
+from index.versions import Version, VersionDiff
 from ingest.pageview import QuotePage
 from policyqa.settings import DEFAULT_MODEL, Settings
 
@@ -34,6 +36,8 @@ __all__ = [
     "IngestStatus",
     "Service",
     "Upload",
+    "Version",
+    "VersionDiff",
 ]
 
 # (file name, done, total) while one file's chunks are embedded and stored
@@ -130,6 +134,8 @@ class Service:
         self._store: Store | None = None
         self._searcher: Searcher | None = None
         self._library: Library | None = None
+        self._diffs: dict[tuple[str, str], VersionDiff] = {}  # (earlier doc_id, later doc_id) → what changed
+        self._pinned = None  # (versions chosen, PinnedSearch over them): the last search pinned to versions
 
     # --- components, built on first use -----------------------------------------------------------
     @property
@@ -224,9 +230,12 @@ class Service:
         return [self.find(r).doc_id for r in refs] or None
 
     def source_file(self, doc_id: str) -> tuple[DocumentRecord, Path] | None:
-        """The stored copy of an active document's file, with its record; None when there is none."""
-        record = next((r for r in self.documents() if r.doc_id == doc_id), None)
-        path = self._light_library().file_path(record) if record else None
+        """The stored copy of a document version's file (active, else archived), with its record; None when
+        there is none."""
+        library = self._light_library()
+        records = self.documents() + library.archive.records()
+        record = next((r for r in records if r.doc_id == doc_id), None)
+        path = library.file_path(record) if record else None
         return (record, path) if path else None
 
     def quote_page(self, citation: Citation) -> QuotePage | None:
@@ -239,8 +248,69 @@ class Service:
 
         return quote_page(found[1], citation.page, quote_parts(citation.passage, citation.spans))
 
-    def search(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> list[Hit]:
-        return self.searcher.search(query, k=k, mode=mode, doc_ids=doc_ids)
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        mode: str = "hybrid",
+        doc_ids: list[str] | None = None,
+        version: int | None = None,
+        as_of: datetime | None = None,
+    ) -> list[Hit]:
+        """Passages of the active documents, or with `version` / `as_of` of the versions chosen (see `pinned`)."""
+        searcher, doc_ids = self._searcher_for(doc_ids, version, as_of)
+        return searcher.search(query, k=k, mode=mode, doc_ids=doc_ids)
+
+    # --- versions -------------------------------------------------------------------------------------
+    def versions(self, ref: str) -> list[Version]:
+        """Every version of a document, oldest first (the active one and the archived ones). Loads no model."""
+        return self._light_library().versions(ref)
+
+    def diff(self, ref: str, old: int | None = None, new: int | None = None) -> VersionDiff:
+        """What changed between two versions of a document (default: the previous and the active). Loads no model."""
+        return self._light_library().diff(ref, old, new)
+
+    def pinned(self, doc_ids: list[str] | None, version: int | None = None, as_of: datetime | None = None):
+        """A search over the versions chosen: `version` N of the one document in `doc_ids`, or every document
+        (those in `doc_ids`) as it was at `as_of` — the version active then; documents ingested later are left
+        out. Answers `search` and `unknown_terms` like the default searcher."""
+        from index.pinned import PinnedSearch
+        from index.versions import version_as_of, version_numbered
+
+        if version is not None and as_of is not None:
+            raise PolicyQAError(
+                "版（--version）と日付（--as-of）は、どちらか一方を指定してください",
+                "give either --version or --as-of, not both",
+                code=ErrorCode.BAD_INPUT,
+            )
+        records = [r for r in self.documents() if doc_ids is None or r.doc_id in doc_ids]
+        if version is not None and len(records) != 1:
+            raise PolicyQAError(
+                "版を指定するときは、資料を一つ指定してください（--doc）",
+                "--version needs exactly one document (--doc)",
+                code=ErrorCode.BAD_INPUT,
+            )
+        chosen = []
+        for record in records:
+            versions = self.library.versions(record.source)
+            picked = version_numbered(versions, version) if version is not None else version_as_of(versions, as_of)
+            if picked is not None:
+                chosen.append(picked)
+        # One search per choice of versions: a batch of questions (--questions) builds its keyword index once.
+        key = tuple((v.record.source, v.record.doc_id, v.active) for v in chosen)
+        with self._lock:
+            if self._pinned is None or self._pinned[0] != key:
+                search = PinnedSearch(
+                    self.store, self.library.archive, self.embedder, chosen, self.searcher.keyword_cache
+                )
+                self._pinned = (key, search)
+            return self._pinned[1]
+
+    def _searcher_for(self, doc_ids, version, as_of):
+        """The searcher and its document filter: a pinned search has its documents chosen already."""
+        if version is None and as_of is None:
+            return self.searcher, doc_ids
+        return self.pinned(doc_ids, version, as_of), None
 
     @staticmethod
     def search_query(question: str, history: Sequence[str] = ()) -> str:
@@ -255,13 +325,17 @@ class Service:
         history: Sequence[str] = (),
         doc_ids: list[str] | None = None,
         on_token: TokenCallback | None = None,
+        version: int | None = None,
+        as_of: datetime | None = None,
     ) -> Answer:
         """A cited answer (or an abstention); `history` holds the conversation's earlier questions, oldest
-        first. With POLICYQA_LLM_URL the answer is generated, streamed to `on_token` and checked."""
+        first. With POLICYQA_LLM_URL the answer is generated, streamed to `on_token` and checked. With
+        `version` / `as_of` it answers from the versions chosen (see `pinned`)."""
         from answer.pipeline import ask
 
-        return ask(
-            self.searcher,
+        searcher, doc_ids = self._searcher_for(doc_ids, version, as_of)
+        answer = ask(
+            searcher,
             question,
             history,
             min_similarity=self.min_similarity,
@@ -269,6 +343,39 @@ class Service:
             llm=self.llm,
             on_token=on_token,
         )
+        return answer if searcher is not self.searcher else self._with_revision_note(answer)
+
+    def _with_revision_note(self, answer: Answer) -> Answer:
+        """The answer, noting when its best passage holds text that the document's previous version did not
+        (「この記述は第N版で改訂されています」) and where to see what changed."""
+        from dataclasses import replace
+
+        from index.versions import revises
+
+        if answer.abstained or not answer.citations:
+            return answer
+        best = answer.citations[0]
+        record = self.searcher.records.get(best.doc_id)
+        diff = self._latest_diff(record) if record is not None and record.version > 1 else None
+        if diff is None or not revises(diff, best.heading, best.passage):
+            return answer
+        note = (
+            f"この記述は第{record.version}版で改訂されています（前の版との違いは「資料の管理」の版の履歴と変更点、"
+            f"または policyqa diff {record.source}）"
+        )
+        return replace(answer, note="。".join(n for n in (answer.note, note) if n))
+
+    def _latest_diff(self, record: DocumentRecord) -> VersionDiff | None:
+        """What changed from the version before the active one; computed once per pair of versions (a 300-page
+        guideline took 0.26–0.42 s on a busy 2-core machine: bench/results/versions.md), then kept."""
+        versions = self.library.versions(record.source)
+        if len(versions) < 2 or not versions[-1].active:
+            return None
+        key = (versions[-2].record.doc_id, record.doc_id)
+        with self._lock:
+            if key not in self._diffs:
+                self._diffs[key] = self.library.diff(record.source, versions[-2].number, versions[-1].number)
+            return self._diffs[key]
 
     # --- writing --------------------------------------------------------------------------------------
     def _refuse_if_read_only(self) -> None:
@@ -313,12 +420,13 @@ class Service:
             Upload(f.name, path=f.path, keep_folders=f.in_folder, refused=f.refused) for f in find_files(list(paths))
         ]
 
-    def remove(self, ref: str, wait_s: float = 60.0) -> DocumentRecord:
-        """Remove a document (every chunk, its keyword segment and its stored file). Loads no model."""
+    def remove(self, ref: str, wait_s: float = 60.0, version: int | None = None) -> DocumentRecord:
+        """Remove a document: every version (chunks, keyword segments, stored files), or only `version` (the
+        active one gives way to the newest archived one). Loads no model."""
         self._refuse_if_read_only()
         library = self._light_library()
         with library.writing(wait_s=wait_s):
-            return library.remove(ref)
+            return library.remove(ref) if version is None else library.remove_version(ref, version)
 
     # --- evaluation -----------------------------------------------------------------------------------
     def model_reply(self, question: str, k: int = LLM_PASSAGES) -> Iterator[str]:

@@ -30,7 +30,7 @@ def test_ingest_is_searchable_and_same_bytes_add_nothing(runtime):
     assert len(runtime.store.documents()) == 1
 
 
-def test_new_version_replaces_the_old_one(runtime):
+def test_new_version_replaces_the_old_one_which_is_archived(runtime):
     _ingest(runtime, "guide.pdf", sample_guideline())
     revised = make_pdf(
         [PageSpec(lines=["第1章 改訂", "審査委員会は、受付から30日以内に審査結果を通知します。"])], header=""
@@ -42,7 +42,8 @@ def test_new_version_replaces_the_old_one(runtime):
     assert _chunk_counts(runtime) == {result.doc_id: 1}
     texts = [h.chunk.text for h in runtime.searcher.search("審査結果 通知 日以内", k=5)]
     assert any("30日以内" in t for t in texts) and not any("60日以内" in t for t in texts)
-    assert sorted(p.name for p in (runtime.library.files_dir).iterdir()) == [record.file_name]
+    (old,) = runtime.library.archive.records()  # kept, not searched (tests/test_versions.py)
+    assert sorted(p.name for p in (runtime.library.files_dir).iterdir()) == sorted([record.file_name, old.file_name])
 
 
 class _FailingEmbedder(HashEmbedder):

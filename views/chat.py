@@ -89,6 +89,7 @@ def chat_page() -> None:
     chosen = st.sidebar.multiselect(
         "検索する資料", options=list(titles), format_func=titles.get, placeholder="すべての資料"
     )
+    version = version_choice(service, records, chosen)
     turns = st.session_state.setdefault("turns", [])
     if turns:
         st.sidebar.download_button(
@@ -113,7 +114,7 @@ def chat_page() -> None:
 
             with st.status("資料を検索しています…", expanded=False) as status:
                 history = [t["question"] for t in turns]
-                answer = service.ask(question, history, doc_ids=chosen or None, on_token=show)
+                answer = service.ask(question, history, doc_ids=chosen or None, on_token=show, version=version)
                 status.update(label=escape_md(f"検索語: {answer.searched}"), state="complete")
         except PolicyQAError as err:
             st.warning(err.ja)
@@ -122,6 +123,20 @@ def chat_page() -> None:
     # Draw the new turn through the same path as the history, so its source cards keep their state
     # (open, page shown) when a later interaction reruns the page.
     st.rerun()
+
+
+def version_choice(service, records, chosen: list[str]) -> int | None:
+    """With one document chosen that has earlier versions: which version to answer from (None: the latest)."""
+    if len(chosen) != 1:
+        return None
+    source = next(r.source for r in records if r.doc_id == chosen[0])
+    versions = service.versions(source)
+    if len(versions) < 2:
+        return None
+    labels = {v.number: v.label for v in versions}
+    latest = versions[-1].number
+    picked = st.sidebar.selectbox("版", list(reversed(labels)), format_func=labels.get, key=f"version-{source}")
+    return None if picked == latest else picked
 
 
 def render_turn(turn: dict, key: str, service, sources: dict[str, str] | None = None) -> None:

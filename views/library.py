@@ -1,4 +1,5 @@
-"""The document library page: list, upload (with progress and a result per file), remove with confirmation."""
+"""The document library page: list, upload (with progress and a result per file), each document's versions and
+what changed between two of them, remove (every version or one) with confirmation."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import streamlit as st
 
 from basics.errors import PolicyQAError
 from policyqa.guard import ADMIN_LOGINS, attempt_keys, client_address
-from policyqa.present import describe_result, escape_md, skipped_ja
+from policyqa.present import SECTION_KINDS_JA, describe_result, escape_md, escape_md_line, skipped_ja
 from policyqa.service import Upload
 from policyqa.settings import Settings
 
@@ -66,6 +67,7 @@ def library_page() -> None:
         st.info("まだ資料がありません。")
     upload_section(service, settings.upload_limit_mb)
     if records:
+        versions_section(service, records)
         remove_section(service, records)
 
 
@@ -73,7 +75,7 @@ def upload_section(service, limit_mb: int) -> None:
     st.subheader("資料を取り込む")
     nonce = st.session_state.setdefault("upload_nonce", 0)
     files = st.file_uploader(
-        "PDF・テキスト・Markdown（同じファイル名の新しい版は古い版を置き換えます）",
+        "PDF・テキスト・Markdown（同じファイル名で内容が新しいものは新しい版になり、前の版は保管されます）",
         type=["pdf", "txt", "md"],
         accept_multiple_files=True,
         max_upload_size=limit_mb,  # the browser refuses larger files before sending them (POLICYQA_UPLOAD_LIMIT_MB)
@@ -103,18 +105,75 @@ def show_result(result) -> None:
     show(escape_md(describe_result(result, "ja")))
 
 
+def versions_section(service, records) -> None:
+    """A document's version history, and what changed between two chosen versions (default: the last two)."""
+    st.subheader("版の履歴と変更点")
+    by_source = {r.source: r for r in records}
+    source = st.selectbox("資料", options=list(by_source), format_func=lambda s: by_source[s].title, key="versions-doc")
+    versions = service.versions(source)
+    st.table([_history_row(v) for v in versions])
+    if len(versions) < 2:
+        st.caption("この資料の版は一つだけです。同じファイル名で新しい内容を取り込むと、新しい版になります。")
+        return
+    numbers = [v.number for v in versions]
+    left, right = st.columns(2)
+    old = left.selectbox("比較元の版", numbers, index=len(numbers) - 2, format_func=lambda n: f"第{n}版")
+    new = right.selectbox("比較先の版", numbers, index=len(numbers) - 1, format_func=lambda n: f"第{n}版")
+    if old == new:
+        st.info("異なる二つの版を選んでください。")
+        return
+    show_diff(service.diff(source, old, new))
+
+
+def _history_row(version) -> dict:
+    """One row of the history; st.table renders Markdown, so the document's title is escaped."""
+    r = version.record
+    title = escape_md_line(r.title)
+    return {"版": version.label, "取込日時": r.ingested_at, "ページ数": r.page_count, "タイトル": title}
+
+
+def _pages(pages) -> str:
+    return "、".join(str(p) for p in pages) or "なし"
+
+
+def show_diff(diff) -> None:
+    """Each section that differs, with its pages in both versions, and its removed and added sentences."""
+    if not diff.sections:
+        st.success(f"{diff.before.label}と{diff.after.label}の本文に違いはありません。")
+        return
+    st.caption(f"{diff.before.label} → {diff.after.label}：{len(diff.sections)}か所の節に変更があります")
+    for s in diff.sections:
+        with st.container(border=True):
+            renamed = f"（旧: {escape_md_line(s.heading_from)}）" if s.heading_from not in ("", s.heading) else ""
+            st.markdown(
+                f"**{SECTION_KINDS_JA[s.kind]}**　{escape_md_line(s.heading)}{renamed}　"
+                f"（{diff.before.label} {_pages(s.pages_from)}頁 → {diff.after.label} {_pages(s.pages_to)}頁）"
+            )
+            for mark, changes in ((":red[削除]", s.removed), (":green[追加]", s.added)):
+                for c in changes:
+                    where = f"{c.page_from or '-'}頁 → {c.page_to or '-'}頁"
+                    st.markdown(f"{mark} {escape_md_line(c.text)}（{where}）")
+
+
 def remove_section(service, records) -> None:
     st.subheader("資料を削除する")
     by_source = {r.source: r for r in records}
     source = st.selectbox("削除する資料", options=list(by_source), format_func=lambda s: by_source[s].title)
+    numbers = [v.number for v in service.versions(source)]
+    which = st.selectbox(
+        "削除する版",
+        [None, *numbers] if len(numbers) > 1 else [None],
+        format_func=lambda n: "すべての版" if n is None else f"第{n}版のみ",
+    )
     if st.button("削除"):
-        st.session_state["confirm_remove"] = source
-    pending = st.session_state.get("confirm_remove")
+        st.session_state["confirm_remove"] = (source, which)
+    pending, version = st.session_state.get("confirm_remove") or (None, None)
     if pending in by_source:
-        st.warning(f"「{escape_md(by_source[pending].title)}」を削除します。よろしいですか？")
+        what = "すべての版" if version is None else f"第{version}版"
+        st.warning(f"「{escape_md(by_source[pending].title)}」の{what}を削除します。よろしいですか？")
         yes, no = st.columns(2)
         if yes.button("削除する", type="primary"):
-            service.remove(pending, wait_s=30)
+            service.remove(pending, wait_s=30, version=version)
             st.session_state.pop("confirm_remove")
             st.rerun()
         if no.button("やめる"):
