@@ -20,11 +20,12 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict
+from pathlib import PurePath
 from typing import Protocol
 
 from basics.errors import ErrorCode, IngestError
 from ingest.budget import Budget, over_time
-from ingest.load import RawDocument, SkippedPage, check_kind, read_file
+from ingest.load import RawDocument, SkippedPage, read_file
 
 GRACE_S = 5.0  # the child's own start (up to 1 s measured) and its last between-pages check
 POLL_S = 0.1  # how often a cancel is looked at while the child reads
@@ -54,19 +55,16 @@ def read_guarded(
     `cancel`; other files in this process. Raises IngestError (OVER_BUDGET, CANCELLED or the file's reason)."""
     budget = budget or Budget()
     check_cancel(cancel)
-    if check_kind(data, name) != ".pdf":
+    if PurePath(name).suffix.lower() != ".pdf" or not data:
         return read_file(data, name, password, budget)
     header = json.dumps({"name": name, "password": password, "budget": asdict(budget)}).encode() + b"\n"
     # Files, not pipes, on both sides: the child can neither block on a full pipe nor leave input unread.
-    with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as reply:
+    # Its warnings (pypdf's about odd files) are kept out of the edges' output: the result says what matters.
+    with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as reply, tempfile.TemporaryFile() as log:
         given.write(header + data)
         given.seek(0)
-        with subprocess.Popen(
-            [sys.executable, "-m", "ingest.isolated"],
-            stdin=given,
-            stdout=reply,
-            stderr=subprocess.DEVNULL,  # pypdf's warnings about odd files: the result says what matters
-        ) as child:
+        command = [sys.executable, "-m", "ingest.isolated"]
+        with subprocess.Popen(command, stdin=given, stdout=reply, stderr=log) as child:
             try:
                 _wait(child, budget, cancel)
             finally:

@@ -58,15 +58,6 @@ def is_garbled(text: str) -> bool:
 def read_file(data: bytes, name: str, password: str | None = None, budget: Budget | None = None) -> RawDocument:
     """Dispatch on the file name's suffix; raise IngestError for a file that cannot be read at all, or whose
     reading would pass `budget` (a PDF; see ingest.budget)."""
-    suffix = check_kind(data, name)
-    raw = read_pdf(data, password, budget) if suffix == ".pdf" else read_text(data)
-    if not raw.texts or not any(t.strip() for t in raw.texts):
-        raise _no_text(raw)
-    return raw
-
-
-def check_kind(data: bytes, name: str) -> str:
-    """The file's suffix, once the checks that need no parsing pass (type, empty, PDF under a text name)."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise _fail(
@@ -82,19 +73,20 @@ def check_kind(data: bytes, name: str) -> str:
             "中身はPDFです。拡張子を .pdf にして取り込んでください",
             "this is a PDF with a text-file name: rename it to .pdf",
         )
-    return suffix
-
-
-def _no_text(raw: RawDocument) -> IngestError:
-    if raw.skipped and all(s.reason == "image_only" for s in raw.skipped):
-        return _fail(ErrorCode.SCANNED, "文字のない画像だけのPDFです（OCRが必要）", "scanned image-only PDF: needs OCR")
-    if raw.skipped and any(s.reason == "garbled" for s in raw.skipped):
-        return _fail(
-            ErrorCode.GARBLED,
-            "文字化けして読めないPDFです",
-            "garbled text on every page (font without Unicode map)",
-        )
-    return _fail(ErrorCode.NO_TEXT, "取り出せる文字がありません", "no extractable text")
+    raw = read_pdf(data, password, budget) if suffix == ".pdf" else read_text(data)
+    if not raw.texts or not any(t.strip() for t in raw.texts):
+        if raw.skipped and all(s.reason == "image_only" for s in raw.skipped):
+            raise _fail(
+                ErrorCode.SCANNED, "文字のない画像だけのPDFです（OCRが必要）", "scanned image-only PDF: needs OCR"
+            )
+        if raw.skipped and any(s.reason == "garbled" for s in raw.skipped):
+            raise _fail(
+                ErrorCode.GARBLED,
+                "文字化けして読めないPDFです",
+                "garbled text on every page (font without Unicode map)",
+            )
+        raise _fail(ErrorCode.NO_TEXT, "取り出せる文字がありません", "no extractable text")
+    return raw
 
 
 def is_bomb(err: BaseException) -> bool:
@@ -238,7 +230,9 @@ def read_pdf(data: bytes, password: str | None = None, budget: Budget | None = N
     except IngestError:
         raise
     except Exception as err:  # noqa: BLE001 — only pypdf's limits get out of check_work
-        raise bomb() if is_bomb(err) else _fail(ErrorCode.CORRUPT, "壊れたPDFで読み込めません", str(err)) from err
+        if is_bomb(err):
+            raise bomb() from err
+        raise _fail(ErrorCode.CORRUPT, "壊れたPDFで読み込めません", f"damaged PDF: {err}") from err
     try:
         labels = list(reader.page_labels)
     except Exception:  # noqa: BLE001 — malformed label trees are common; fall back to numbers

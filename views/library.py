@@ -117,13 +117,10 @@ def show_job(job) -> None:
         st.error(job.error.ja)
     for result in job.results:
         show_result(result)
-    stored = "、".join(escape_md(r.source) for r in job.stored) or "なし"
-    missing = [r for r in job.not_stored if r.code == "cancelled"]
-    if missing:
-        st.warning(
-            f"取り込みを中止しました。保存した資料: {stored} ／ 保存していない資料: "
-            + "、".join(escape_md(r.source) for r in missing)
-        )
+    if any(r.code == "cancelled" for r in job.results):
+        stored = "、".join(escape_md(r.source) for r in job.stored) or "なし"
+        missing = "、".join(escape_md(r.source) for r in job.not_stored)
+        st.warning(f"取り込みを中止しました。保存した資料: {stored} ／ 保存していない資料: {missing}")
 
 
 def show_result(result) -> None:
