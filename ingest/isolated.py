@@ -15,6 +15,8 @@ Protocol: one JSON line (name, password, budget), then the file's bytes on stdin
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,7 +59,8 @@ def read_guarded(
     check_cancel(cancel)
     if PurePath(name).suffix.lower() != ".pdf" or not data:
         return read_file(data, name, password, budget)
-    header = json.dumps({"name": name, "password": password, "budget": asdict(budget)}).encode() + b"\n"
+    header = {"name": name, "password": password, "budget": asdict(budget), "parent": os.getpid()}
+    header = json.dumps(header).encode() + b"\n"
     # Files, not pipes, on both sides: the child can neither block on a full pipe nor leave input unread.
     # Its warnings (pypdf's about odd files) are kept out of the edges' output: the result says what matters.
     with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as reply, tempfile.TemporaryFile() as log:
@@ -110,8 +113,22 @@ def _decode(out: bytes, returncode: int) -> RawDocument:
     )
 
 
+def _end_with_parent(parent: int) -> None:
+    """Linux: have the kernel kill this child when the process that started it ends, even by SIGKILL, so that
+    no orphan reads on (PR_SET_PDEATHSIG); elsewhere the budget's checks between pages still end it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the request was made
+        os._exit(1)
+
+
 def _child() -> dict:
     header = json.loads(sys.stdin.buffer.readline())
+    _end_with_parent(header["parent"])
     data = sys.stdin.buffer.read()
     try:
         return {"raw": asdict(read_file(data, header["name"], header["password"], Budget(**header["budget"])))}

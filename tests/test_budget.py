@@ -238,3 +238,26 @@ def test_cancel_in_a_real_browser(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_the_reading_child_ends_with_the_ingest_that_started_it(tmp_path):
+    """A SIGKILLed ingest (see tests/test_crash.py) leaves no child reading on."""
+    (tmp_path / "slow.pdf").write_bytes(shared_stream_pdf(200, 300))
+    script = (
+        "import sys; from ingest.isolated import read_guarded; from pathlib import Path; "
+        "read_guarded(Path(sys.argv[1]).read_bytes(), 'slow.pdf')"
+    )
+    ingest = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "slow.pdf")])
+    children = Path(f"/proc/{ingest.pid}/task/{ingest.pid}/children")
+    deadline = time.monotonic() + 30
+    while not children.read_text().split() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (child,) = [int(pid) for pid in children.read_text().split()]
+    time.sleep(1)  # reading by now
+    ingest.kill()
+    ingest.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    gone = not Path(f"/proc/{child}").exists() or Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
+    assert gone, "the child reading slow.pdf outlived the ingest"
