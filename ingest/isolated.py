@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Protocol
 
 from basics.errors import ErrorCode, IngestError
@@ -66,8 +66,8 @@ def read_guarded(
     with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as reply, tempfile.TemporaryFile() as log:
         given.write(header + data)
         given.seek(0)
-        command = [sys.executable, "-m", "ingest.isolated"]
-        with subprocess.Popen(command, stdin=given, stdout=reply, stderr=log) as child:
+        command = [sys.executable, "-P", "-m", "ingest.isolated"]  # -P: nothing imported from the cwd
+        with subprocess.Popen(command, stdin=given, stdout=reply, stderr=log, env=_child_env()) as child:
             try:
                 _wait(child, budget, cancel)
             finally:
@@ -76,6 +76,13 @@ def read_guarded(
                     child.wait()
         reply.seek(0)
         return _decode(reply.read(), child.returncode)
+
+
+def _child_env() -> dict[str, str]:
+    """The environment with the folder holding this `ingest` package first on PYTHONPATH: the child runs the
+    same code as this process, whatever the working directory or the installed copy."""
+    here = str(Path(__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
 
 
 def _wait(child: subprocess.Popen, budget: Budget, cancel: Cancel | None) -> None:
