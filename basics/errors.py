@@ -40,6 +40,9 @@ class ErrorCode(StrEnum):
     UNREADABLE = "unreadable"
     NOT_REGULAR = "not_regular"  # a FIFO, device, socket or folder where a file was expected: never opened
     LINK_OUTSIDE = "link_outside"  # a symbolic link in an ingested folder that points outside it: not followed
+    BOMB = "decompression_bomb"  # a compressed stream that expands past pypdf's decoding limits
+    OVER_BUDGET = "over_budget"  # reading would take more work or time than one file may (POLICYQA_INGEST_MAX_*)
+    CANCELLED = "cancelled"  # the ingest was cancelled before this file was stored
 
 
 class PolicyQAError(Exception):

@@ -30,7 +30,9 @@ from index.embedder import Embedder
 from index.keyword import SegmentCache
 from index.store import DocumentRecord, Store
 from index.versions import Archive, Version, VersionDiff, no_such_version
+from ingest.budget import Budget
 from ingest.document import doc_id_of, parse_document
+from ingest.isolated import Cancel, check_cancel
 from ingest.load import SUFFIXES
 
 Progress = Callable[[int, int], None]
@@ -204,8 +206,10 @@ class Library:
         max_chars: int = 400,
         max_bytes: int | None = None,
         keyword_dir: Path | None = None,
+        budget: Budget | None = None,
     ):
         self.max_bytes = max_bytes
+        self.budget = budget or Budget()  # how much reading one file may take (ingest.budget)
         self.keyword_cache = SegmentCache(keyword_dir)
         self.reused = 0  # vectors reused from the store instead of embedded (for benchmarks and tests)
         self.store = store
@@ -259,17 +263,22 @@ class Library:
         password: str | None = None,
         progress: Progress | None = None,
         keep_folders: bool = False,
+        cancel: Cancel | None = None,
     ) -> FileResult:
         """Ingest one file's bytes under the source key `name` (see safe_source_name for `keep_folders`);
-        never raises for a bad file."""
+        never raises for a bad file. A file over the reading budget, or cancelled (`cancel` is looked at while
+        the file is read and before each batch of chunks is stored), is a FAILED result and leaves the store
+        as it was."""
         self._check_writing()
         source = safe_source_name(name, keep_folders)
         try:
-            return self._ingest(source, data, password, progress)
+            return self._ingest(source, data, password, progress, cancel)
         except IngestError as err:
             return FileResult(source, IngestStatus.FAILED, code=err.code, ja=err.ja, en=err.en)
 
-    def _ingest(self, source: str, data: bytes, password: str | None, progress: Progress | None) -> FileResult:
+    def _ingest(
+        self, source: str, data: bytes, password: str | None, progress: Progress | None, cancel: Cancel | None
+    ) -> FileResult:
         if self.max_bytes is not None and len(data) > self.max_bytes:
             raise too_large(len(data), self.max_bytes)
         records = {r.source: r for r in self.store.documents()}
@@ -286,13 +295,13 @@ class Library:
                 ja=f"同じ内容が取り込み済みです（{same.source}）",
                 en=f"already ingested with the same content as {same.source}",
             )
-        doc = parse_document(data, source, password, self.max_chars)
+        doc = parse_document(data, source, password, self.max_chars, self.budget, cancel)
         if not doc.chunks:
             raise IngestError("索引にできる本文がありません", "no indexable text in this file", code=ErrorCode.NO_TEXT)
         old = records.get(source)
         file_name = f"{doc.doc_id}{PurePath(source).suffix.lower()}"
         try:
-            self._write_chunks(doc.chunks, doc.title, progress)
+            self._write_chunks(doc.chunks, doc.title, progress, cancel)
             self.keyword_cache.write(doc.doc_id, doc.chunks)  # searchers load it instead of tokenising
             self.files_dir.mkdir(parents=True, exist_ok=True)
             tmp = self.files_dir / f".{file_name}.tmp"
@@ -327,7 +336,7 @@ class Library:
             tuple(doc.skipped),
         )
 
-    def _write_chunks(self, chunks, title: str, progress: Progress | None) -> None:
+    def _write_chunks(self, chunks, title: str, progress: Progress | None, cancel: Cancel | None = None) -> None:
         """Embed and store chunks in batches. A chunk whose exact embedded text (with title, under the same
         model) is already stored, typically from the version being replaced, reuses that vector: re-ingesting
         a revised guideline embeds only what changed. A text repeated within the document is embedded once
@@ -338,6 +347,7 @@ class Library:
         repeated = {k for k, n in Counter(keys).items() if n > 1}
         kept: dict[str, np.ndarray] = {}  # vectors of the keys that recur in this document
         for i in range(0, total, EMBED_BATCH):
+            check_cancel(cancel)  # the caller deletes what was stored: nothing of this version is active yet
             part, part_keys = chunks[i : i + EMBED_BATCH], keys[i : i + EMBED_BATCH]
             text_of = dict(zip(part_keys, texts[i : i + EMBED_BATCH], strict=True))  # one entry per distinct key
             known = {k: kept[k] for k in text_of if k in kept}

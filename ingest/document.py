@@ -6,10 +6,12 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from ingest.budget import Budget
 from ingest.chunk import Chunk, chunk_pages
 from ingest.clean import clean_pages
 from ingest.headings import heading_level
-from ingest.load import Page, SkippedPage, read_file
+from ingest.isolated import Cancel, read_guarded
+from ingest.load import Page, SkippedPage
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,17 @@ def _title(raw_title: str | None, pages: list[Page], source: str) -> str:
     return PurePath(source).stem
 
 
-def parse_document(data: bytes, source: str, password: str | None = None, max_chars: int = 400) -> ParsedDocument:
-    """Read, clean and chunk one file. Raises IngestError when nothing of it can be used."""
-    raw = read_file(data, source, password)
+def parse_document(
+    data: bytes,
+    source: str,
+    password: str | None = None,
+    max_chars: int = 400,
+    budget: Budget | None = None,
+    cancel: Cancel | None = None,
+) -> ParsedDocument:
+    """Read, clean and chunk one file; a PDF is read in a child process within `budget` and stopped on `cancel`
+    (ingest.isolated). Raises IngestError when nothing of it can be used, or reading passed the budget."""
+    raw = read_guarded(data, source, password, budget, cancel)
     doc_id = doc_id_of(data)
     cleaned = clean_pages(raw.texts, raw.labels)
     skipped_numbers = {s.number for s in raw.skipped}

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import re
+import traceback
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from basics.errors import ErrorCode, IngestError
+from ingest.budget import Budget, Clock, check_work
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 SUFFIXES = {".pdf"} | TEXT_SUFFIXES
@@ -53,8 +55,9 @@ def is_garbled(text: str) -> bool:
     return bool(stripped) and len(_BAD_CHAR.findall(stripped)) / len(stripped) > GARBLED_SHARE
 
 
-def read_file(data: bytes, name: str, password: str | None = None) -> RawDocument:
-    """Dispatch on the file name's suffix; raise IngestError for a file that cannot be read at all."""
+def read_file(data: bytes, name: str, password: str | None = None, budget: Budget | None = None) -> RawDocument:
+    """Dispatch on the file name's suffix; raise IngestError for a file that cannot be read at all, or whose
+    reading would pass `budget` (a PDF; see ingest.budget)."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise _fail(
@@ -70,7 +73,7 @@ def read_file(data: bytes, name: str, password: str | None = None) -> RawDocumen
             "中身はPDFです。拡張子を .pdf にして取り込んでください",
             "this is a PDF with a text-file name: rename it to .pdf",
         )
-    raw = read_pdf(data, password) if suffix == ".pdf" else read_text(data)
+    raw = read_pdf(data, password, budget) if suffix == ".pdf" else read_text(data)
     if not raw.texts or not any(t.strip() for t in raw.texts):
         if raw.skipped and all(s.reason == "image_only" for s in raw.skipped):
             raise _fail(
@@ -84,6 +87,25 @@ def read_file(data: bytes, name: str, password: str | None = None) -> RawDocumen
             )
         raise _fail(ErrorCode.NO_TEXT, "取り出せる文字がありません", "no extractable text")
     return raw
+
+
+def is_bomb(err: BaseException) -> bool:
+    """pypdf's LimitReachedError raised by its stream decoders (pypdf.filters): a compressed stream that expands
+    past pypdf's output limits (75 MB per stream by default) — a decompression bomb. pypdf raises the same
+    error class for other limits (cycles, page-tree size), so the module it came from tells them apart."""
+    from pypdf.errors import LimitReachedError
+
+    return isinstance(err, LimitReachedError) and any(
+        frame.f_globals.get("__name__") == "pypdf.filters" for frame, _ in traceback.walk_tb(err.__traceback__)
+    )
+
+
+def bomb() -> IngestError:
+    return _fail(
+        ErrorCode.BOMB,
+        "展開すると極端に大きくなる圧縮データ（解凍爆弾）を含むPDFのため取り込みません",
+        "a compressed stream expands past pypdf's decoding limits (a decompression bomb): refused",
+    )
 
 
 def decode_text(data: bytes) -> str:
@@ -112,7 +134,13 @@ def read_text(data: bytes) -> RawDocument:
 
 def _open_pdf(data: bytes, password: str | None):
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, WrongPasswordError
+    from pypdf.errors import (
+        DependencyError,
+        FileNotDecryptedError,
+        LimitReachedError,
+        PdfReadError,
+        WrongPasswordError,
+    )
 
     head = data[:1024].lstrip()
     if not head.startswith(b"%PDF"):
@@ -139,6 +167,10 @@ def _open_pdf(data: bytes, password: str | None):
             "パスワードで保護されたPDFです（--password で指定してください）",
             "password-protected PDF: give the password with --password",
         ) from err
+    except LimitReachedError as err:
+        if is_bomb(err):
+            raise bomb() from err
+        raise _fail(ErrorCode.CORRUPT, "壊れたPDFで読み込めません", f"damaged PDF: {err}") from err
     except DependencyError as err:
         raise _fail(ErrorCode.ENCRYPTED, "暗号化されたPDFを開けません", f"cannot decrypt this PDF: {err}") from err
     except (PdfReadError, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError) as err:
@@ -158,7 +190,9 @@ def _page_text(reader, index: int) -> tuple[str, str | None]:
     try:
         page = reader.pages[index]
         text = page.extract_text() or ""
-    except Exception:  # noqa: BLE001 — pypdf raises many types from broken content streams
+    except Exception as err:  # noqa: BLE001 — pypdf raises many types from broken content streams
+        if is_bomb(err):
+            raise bomb() from err
         return "", "unreadable"
     if is_garbled(text):
         return "", "garbled"
@@ -171,26 +205,42 @@ def _page_text(reader, index: int) -> tuple[str, str | None]:
     return text, None
 
 
-def _table_texts(reader) -> list[str] | None:
+def _table_texts(reader, clock: Clock) -> list[str] | None:
     """Page texts with table rows as records (ingest.tables); None if the layout pass fails as a whole."""
     from ingest.tables import page_texts
 
+    pages = len(reader.pages)
     try:
-        texts = page_texts(reader)
+        texts = page_texts(reader, before_page=lambda i: clock.check(i + 1, pages))
+    except IngestError:
+        raise
     except Exception:  # noqa: BLE001 — the plain pass below still reads every page it can
         return None
     return texts if len(texts) == len(reader.pages) else None
 
 
-def read_pdf(data: bytes, password: str | None = None) -> RawDocument:
+def read_pdf(data: bytes, password: str | None = None, budget: Budget | None = None) -> RawDocument:
+    """Pages' texts (tables as records) and what was skipped. The work the pages draw is measured against
+    `budget` before any page is interpreted, and the time before each page of each pass (ingest.budget)."""
+    budget = budget or Budget()
+    clock = Clock(budget)
     reader = _open_pdf(data, password)
+    try:
+        check_work(reader, budget)
+    except IngestError:
+        raise
+    except Exception as err:  # noqa: BLE001 — only pypdf's limits get out of check_work
+        if is_bomb(err):
+            raise bomb() from err
+        raise _fail(ErrorCode.CORRUPT, "壊れたPDFで読み込めません", f"damaged PDF: {err}") from err
     try:
         labels = list(reader.page_labels)
     except Exception:  # noqa: BLE001 — malformed label trees are common; fall back to numbers
         labels = []
-    laid_out = _table_texts(reader)
+    laid_out = _table_texts(reader, clock)
     texts, skipped = [], []
     for i in range(len(reader.pages)):
+        clock.check(i + 1, len(reader.pages))
         text = laid_out[i] if laid_out else ""
         reason = "garbled" if is_garbled(text) else None
         if not text.strip() or reason:

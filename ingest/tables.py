@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from basics.jatext import sentence_spans
@@ -303,10 +304,13 @@ def _running_lines(texts: list[str]) -> set:
     return {m for m, c in count.items() if c >= need}
 
 
-def page_texts(reader) -> list[str]:
-    """Per page: the plain extract_text() output with table regions replaced by record lines."""
+def page_texts(reader, before_page: Callable[[int], None] | None = None) -> list[str]:
+    """Per page: the plain extract_text() output with table regions replaced by record lines. `before_page(i)`
+    is called before page i is analysed and may raise to stop (the reading budget, ingest.budget)."""
     analysed: list[_Page | None] = []
-    for page in reader.pages:
+    for i, page in enumerate(reader.pages):
+        if before_page:
+            before_page(i)
         try:
             analysed.append(_analyse(page))
         except Exception:

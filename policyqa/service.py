@@ -23,6 +23,8 @@ from index.library import FileResult, IngestStatus, Library, find_files, read_re
 from index.search import Hit, Searcher
 from index.store import DocumentRecord, Store, open_client
 from index.versions import Version, VersionDiff
+from ingest.budget import Budget
+from ingest.isolated import check_cancel
 from ingest.pageview import QuotePage
 from policyqa.settings import DEFAULT_MODEL, Settings
 
@@ -33,6 +35,7 @@ __all__ = [
     "DocumentRecord",
     "FileResult",
     "Hit",
+    "IngestJob",
     "IngestStatus",
     "Service",
     "Upload",
@@ -60,6 +63,12 @@ class Upload:
     def read(self, max_bytes: int | None = None) -> bytes:
         """The bytes; a path is checked before it is read (regular file, size from stat), see index.library."""
         return self.data if self.data is not None else read_regular_file(Path(self.path), max_bytes)
+
+
+def ingest_budget(settings: Settings) -> Budget:
+    """How much reading one file may take (POLICYQA_INGEST_MAX_WORK_MB, POLICYQA_INGEST_MAX_SECONDS)."""
+    work = settings.ingest_max_work_mb
+    return Budget(None if work is None else int(work * 1024 * 1024), settings.ingest_max_seconds)
 
 
 def model_location(settings: Settings) -> str:
@@ -202,6 +211,7 @@ class Service:
             max_chars=s.chunk_chars,
             max_bytes=s.upload_limit_mb * 1024 * 1024,
             keyword_dir=self.data_dir / "keyword",
+            budget=ingest_budget(s),
         )
 
     @property
@@ -392,11 +402,16 @@ class Service:
         password: str | None = None,
         progress: IngestProgress | None = None,
         wait_s: float = 60.0,
+        cancel: threading.Event | None = None,
     ) -> Iterator[FileResult]:
         """Ingest files one by one under the writer lock, yielding each file's result as it is done.
 
-        A bad file is a FAILED result with its reason; the rest of the batch goes on. Raises PolicyQAError
-        (before anything is written) in read-only mode or when another process holds the lock past `wait_s`."""
+        A bad file is a FAILED result with its reason; the rest of the batch goes on. Setting `cancel` (from
+        any thread) stops the file being read at once, the file being stored before its next batch of chunks
+        (what was stored of it is removed), and every file after it: each is a FAILED result with the code
+        `cancelled`, so the results say which files were stored and which not; the lock is then released.
+        Raises PolicyQAError (before anything is written) in read-only mode or when another process holds
+        the lock past `wait_s`."""
         self._refuse_if_read_only()
         library = self.library
         with library.writing(wait_s=wait_s):
@@ -404,13 +419,20 @@ class Service:
                 try:
                     if upload.refused is not None:
                         raise upload.refused
+                    check_cancel(cancel)
                     data = upload.read(library.max_bytes)
                 except PolicyQAError as err:
                     source = safe_source_name(upload.name, upload.keep_folders)
                     yield FileResult(source, IngestStatus.FAILED, code=err.code, ja=err.ja, en=err.en)
                     continue
                 report = (lambda d, t, name=upload.name: progress(name, d, t)) if progress else None
-                yield library.ingest_bytes(upload.name, data, password, report, keep_folders=upload.keep_folders)
+                yield library.ingest_bytes(
+                    upload.name, data, password, report, keep_folders=upload.keep_folders, cancel=cancel
+                )
+
+    def start_ingest(self, files: Iterable[Upload], password: str | None = None, wait_s: float = 30.0) -> IngestJob:
+        """`ingest` in a background thread, for an edge that must stay responsive (the app's library page)."""
+        return IngestJob(self, list(files), password, wait_s)
 
     @staticmethod
     def uploads_from_paths(paths: Iterable[Path]) -> list[Upload]:
@@ -448,3 +470,65 @@ class Service:
         from index.baseline import TutorialBaseline
 
         return TutorialBaseline(self.library, self.embedder)
+
+
+class IngestJob:
+    """One `Service.ingest` running in a background thread: its results as they come, the progress of the file
+    being stored, and `cancel()` (see `Service.ingest` for where it stops). `error` holds what stopped the
+    whole batch (read-only mode, another writer); `running` is False once the writer lock is released."""
+
+    def __init__(self, service: Service, files: list[Upload], password: str | None, wait_s: float):
+        self.names = [f.name for f in files]
+        self.results: list[FileResult] = []
+        self.progress: tuple[str, int, int] | None = None  # (file name, chunks stored, chunks in all)
+        self.error: PolicyQAError | None = None
+        self._cancel = threading.Event()
+        args = (service, files, password, wait_s)
+        self._thread = threading.Thread(target=self._run, args=args, name="policyqa-ingest", daemon=True)
+        self._thread.start()
+
+    def _run(self, service: Service, files: list[Upload], password: str | None, wait_s: float) -> None:
+        def report(name: str, done: int, total: int) -> None:
+            self.progress = (name, done, total)
+
+        try:
+            for result in service.ingest(files, password, report, wait_s, cancel=self._cancel):
+                self.results.append(result)
+                self.progress = None
+        except PolicyQAError as err:
+            self.error = err
+        except Exception as err:  # noqa: BLE001 — a thread's exception would otherwise reach no one
+            self.error = PolicyQAError(
+                "取り込み中に予期しないエラーが発生しました", f"ingest failed: {type(err).__name__}: {err}"
+            )
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelling(self) -> bool:
+        return self._cancel.is_set() and self.running
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the job to end; True when it has."""
+        self._thread.join(timeout)
+        return not self.running
+
+    @property
+    def share(self) -> float:
+        """How much of the batch is done, 0 to 1 (files done, and the part of the current file stored)."""
+        current = self.progress[1] / max(self.progress[2], 1) if self.progress else 0.0
+        return min(1.0, (len(self.results) + current) / max(len(self.names), 1))
+
+    @property
+    def stored(self) -> list[FileResult]:
+        """Files whose content is in the store now (added, replaced, or already there)."""
+        return [r for r in self.results if r.status != IngestStatus.FAILED]
+
+    @property
+    def not_stored(self) -> list[FileResult]:
+        return [r for r in self.results if r.status == IngestStatus.FAILED]

@@ -17,6 +17,12 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _limit(value: str | None, default: float) -> float | None:
+    """A positive limit; unset means the default, 0 means no limit."""
+    number = float(value) if value and value.strip() else default
+    return number if number > 0 else None
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -36,6 +42,8 @@ class Settings:
     llm_timeout_s: float = 60.0
     embed_dim: int | None = None
     shared_dir: Path = Path("..") / "shared"  # the project's shared folder: dev set and external benchmarks
+    ingest_max_work_mb: float | None = 32.0  # content the pages of one file may draw in all (ingest.budget)
+    ingest_max_seconds: float | None = 300.0  # wall time to read one file
 
     @property
     def dev_qa_path(self) -> Path:
@@ -67,4 +75,6 @@ class Settings:
             llm_timeout_s=float(env.get("POLICYQA_LLM_TIMEOUT") or 60),
             embed_dim=int(env["POLICYQA_EMBED_DIM"]) if env.get("POLICYQA_EMBED_DIM") else None,
             shared_dir=Path(env.get("POLICYQA_SHARED_DIR") or Path("..") / "shared").expanduser(),
+            ingest_max_work_mb=_limit(env.get("POLICYQA_INGEST_MAX_WORK_MB"), 32.0),
+            ingest_max_seconds=_limit(env.get("POLICYQA_INGEST_MAX_SECONDS"), 300.0),
         )

@@ -29,6 +29,15 @@ DEV_QA = Settings.from_env({}).dev_qa_path
 POLICYQA = str(Path(sys.executable).with_name("policyqa"))
 
 
+def finish_ingest(at, timeout: float = 120):
+    """AppTest on the library page: wait for the background ingest (policyqa.service.IngestJob) to end, then
+    run the page again so that it shows the results."""
+    assert at.session_state["ingest_job"].wait(timeout), "the ingest did not end in time"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def settings_for(data_dir: Path, **env: str) -> Settings:
     return Settings.from_env({"POLICYQA_DATA_DIR": str(data_dir), **env})
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from helpers import SAMPLE_PDF
+from helpers import SAMPLE_PDF, finish_ingest
 from streamlit.testing.v1 import AppTest
 
 from answer.types import NOT_FOUND
@@ -40,7 +40,7 @@ def _upload(at, name, data, mime="application/pdf"):
     at.file_uploader[0].upload(name, data, mime)
     _run(at)
     [b for b in at.button if b.label == "取り込む"][0].click()
-    return _run(at)
+    return finish_ingest(_run(at))
 
 
 def test_empty_store_shows_a_clear_message(app_env):

@@ -7,13 +7,21 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import POLICYQA, assert_intact
+from helpers import POLICYQA, assert_intact, finish_ingest
 from streamlit.testing.v1 import AppTest
 
 from index.embedder import HashEmbedder
 from policyqa.service import Service
 from policyqa.settings import Settings
-from policyqa.testing.pdfgen import PageSpec, encrypt_pdf, long_pdf, make_pdf, sample_guideline
+from policyqa.testing.pdfgen import (
+    PageSpec,
+    bomb_pdf,
+    encrypt_pdf,
+    long_pdf,
+    make_pdf,
+    sample_guideline,
+    shared_stream_pdf,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 GARBLED = ROOT / "tests" / "data" / "garbled-no-tounicode.pdf"  # made by pdfgen.garbled_pdf()
@@ -31,6 +39,8 @@ def bad_files() -> dict[str, tuple[bytes, str]]:
         "scan.pdf": (make_pdf([PageSpec(image_only=True)] * 2), "scanned"),
         "garbled.pdf": (GARBLED.read_bytes(), "garbled"),
         "big.pdf": (b"%PDF-1.7\n" + b"0" * (2 * 1024 * 1024), "too_large"),
+        "bomb.pdf": (bomb_pdf(), "decompression_bomb"),
+        "shared-stream.pdf": (shared_stream_pdf(1000, 2048), "over_budget"),  # hours of reading before
     }
 
 
@@ -127,8 +137,7 @@ def test_bad_uploads_through_the_app_and_file_names_stay_inside_the_data_dir(tmp
     for name, (data, _) in bad_files().items():
         at.file_uploader[0].upload(name, data, "application/pdf")
     at.run()
-    [b for b in at.button if b.label == "取り込む"][0].click().run()
-    assert not at.exception
+    finish_ingest([b for b in at.button if b.label == "取り込む"][0].click().run())
     errors = [e.value for e in at.error]
     assert len(errors) == len(bad_files()) and all("取り込めませんでした" in e for e in errors)
     assert any("大きすぎます" in e for e in errors) and any("パスワード" in e for e in errors)
@@ -143,8 +152,8 @@ def test_bad_uploads_through_the_app_and_file_names_stay_inside_the_data_dir(tmp
             name, make_pdf([PageSpec(lines=[f"第{i + 1}章 名前", f"資料{i}の本文です。"])]), "application/pdf"
         )
     at.run()
-    [b for b in at.button if b.label == "取り込む"][0].click().run()
-    assert not at.exception and len(at.success) == len(names)
+    finish_ingest([b for b in at.button if b.label == "取り込む"][0].click().run())
+    assert len(at.success) == len(names)
     assert not (base_store.parent / "outside.pdf").exists()
     stored = sorted(p.name for p in (base_store / "files").iterdir())
     assert all(len(n) == 64 + 4 and n.endswith(".pdf") for n in stored)  # <sha256>.pdf, whatever the upload name

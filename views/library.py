@@ -9,7 +9,6 @@ import secrets
 
 import streamlit as st
 
-from basics.errors import PolicyQAError
 from policyqa.guard import ADMIN_LOGINS, attempt_keys, client_address
 from policyqa.present import SECTION_KINDS_JA, describe_result, escape_md, escape_md_line, skipped_ja
 from policyqa.service import Upload
@@ -72,7 +71,15 @@ def library_page() -> None:
 
 
 def upload_section(service, limit_mb: int) -> None:
+    """Upload and ingest. The ingest runs in the background (policyqa.service.IngestJob) so that the page stays
+    responsive: its progress and a cancel button refresh every second until it ends, then its results stay."""
     st.subheader("資料を取り込む")
+    job = st.session_state.get("ingest_job")
+    if job is not None and job.running:
+        ingest_progress()
+        return
+    if job is not None:
+        show_job(job)
     nonce = st.session_state.setdefault("upload_nonce", 0)
     files = st.file_uploader(
         "PDF・テキスト・Markdown（同じファイル名で内容が新しいものは新しい版になり、前の版は保管されます）",
@@ -83,21 +90,39 @@ def upload_section(service, limit_mb: int) -> None:
     )
     if not files or not st.button("取り込む", type="primary"):
         return
-    bar = st.progress(0.0, text="取り込み中…")
-    index = {f.name: i for i, f in enumerate(files)}
-
-    def progress(name: str, done: int, total: int) -> None:
-        share = (index.get(name, 0) + done / max(total, 1)) / len(files)
-        bar.progress(min(1.0, share), text=f"{name}: {done}/{total}")
-
-    try:
-        for result in service.ingest([Upload(f.name, data=f.getvalue()) for f in files], progress=progress, wait_s=30):
-            show_result(result)
-    except PolicyQAError as err:
-        st.error(err.ja)
-    bar.progress(1.0, text="完了")
+    st.session_state["ingest_job"] = service.start_ingest([Upload(f.name, data=f.getvalue()) for f in files])
     st.session_state["upload_nonce"] = nonce + 1
-    st.button("一覧を更新")
+    st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def ingest_progress() -> None:
+    """The running ingest, refreshed every second on its own; the whole page reruns once it has ended."""
+    job = st.session_state["ingest_job"]
+    if not job.running:
+        st.rerun()  # the document list and the results, outside this fragment
+    name, done, total = job.progress or ("", 0, 0)
+    text = f"{escape_md(name)}: {done}/{total}" if job.progress else "取り込み中…"
+    st.progress(job.share, text=text)
+    for result in job.results:
+        show_result(result)
+    if job.cancelling:
+        st.warning("中止しています…（読み込み中の資料はすぐに、保存中の資料は次の区切りで止まり、保存されません）")
+    elif st.button("取り込みを中止", key="cancel-ingest"):
+        job.cancel()
+        st.rerun(scope="fragment")
+
+
+def show_job(job) -> None:
+    """The last ingest's result per file, and which files are in the library now and which are not."""
+    if job.error is not None:
+        st.error(job.error.ja)
+    for result in job.results:
+        show_result(result)
+    if any(r.code == "cancelled" for r in job.results):
+        stored = "、".join(escape_md(r.source) for r in job.stored) or "なし"
+        missing = "、".join(escape_md(r.source) for r in job.not_stored)
+        st.warning(f"取り込みを中止しました。保存した資料: {stored} ／ 保存していない資料: {missing}")
 
 
 def show_result(result) -> None:

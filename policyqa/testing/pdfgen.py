@@ -281,3 +281,57 @@ def positioned_table_pdf(
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+# --- hostile files, written object by object (reportlab writes one content stream per page) -------------
+def _raw_pdf(page_contents: list[int], streams: list[bytes]) -> bytes:
+    """A PDF whose page i draws the already deflated stream `streams[page_contents[i]]` in Helvetica: pages
+    may share one stream, as a hostile file does to multiply the work of reading it."""
+    first_stream, first_page = 4, 4 + len(streams)
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>"
+        % (b" ".join(b"%d 0 R" % (first_page + i) for i in range(len(page_contents))), len(page_contents)),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    objs += [b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(z), z) for z in streams]
+    objs += [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >>"
+        b" /Contents %d 0 R >>" % (first_stream + c)
+        for c in page_contents
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for n, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+def _text_stream(text: str, repeat: int = 1) -> bytes:
+    import zlib
+
+    ops = b"BT /F1 12 Tf 72 720 Td " + b"(%s) Tj " % text.encode("ascii") * repeat + b"ET"
+    return zlib.compress(ops, 9)
+
+
+def shared_stream_pdf(pages: int, stream_kb: int) -> bytes:
+    """`pages` pages that all draw one content stream of about `stream_kb` KB of text operators: a few KB of
+    file for any number of pages, each as slow to read as that stream is long (about 10 s per MB)."""
+    op = b"(Offset credit) Tj "
+    return _raw_pdf([0] * pages, [_text_stream("Offset credit", max(1, stream_kb * 1024 // len(op)))])
+
+
+def bomb_pdf(expanded_mb: int = 80) -> bytes:
+    """A first page of text, then a page whose content stream deflates from about 80 KB to `expanded_mb` MB of
+    spaces: past pypdf's 75 MB decoding limit by default (a decompression bomb)."""
+    import zlib
+
+    squeeze = zlib.compressobj(9)
+    block = b" " * (1024 * 1024)
+    bomb = b"".join(squeeze.compress(block) for _ in range(expanded_mb)) + squeeze.flush()
+    return _raw_pdf([0, 1], [_text_stream("Carbon offset guideline, page one."), bomb])
