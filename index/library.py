@@ -25,8 +25,10 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from basics.errors import BusyError, ErrorCode, IngestError, PolicyQAError
+from index import space
 from index.embedder import Embedder
 from index.keyword import SegmentCache
+from index.space import free_bytes, is_disk_full
 from index.store import DocumentRecord, Store
 from ingest.document import doc_id_of, parse_document
 from ingest.load import SUFFIXES
@@ -202,8 +204,11 @@ class Library:
         max_chars: int = 400,
         max_bytes: int | None = None,
         keyword_dir: Path | None = None,
+        disk_margin: int = 0,
     ):
+        """`disk_margin`: bytes left free beyond what a file is estimated to need (POLICYQA_DISK_MARGIN_MB)."""
         self.max_bytes = max_bytes
+        self.disk_margin = disk_margin
         self.keyword_cache = SegmentCache(keyword_dir)
         self.reused = 0  # vectors reused from the store instead of embedded (for benchmarks and tests)
         self.store = store
@@ -212,6 +217,7 @@ class Library:
         self.files_dir = self.data_dir / "files"
         self.max_chars = max_chars
         self._writing = False  # this object holds the writer lock (see writing())
+        self.reserve = space.Reserve(self.data_dir)
 
     # --- writer lock -----------------------------------------------------------------------------
     @contextmanager
@@ -236,12 +242,57 @@ class Library:
             fh.truncate()
             fh.write(str(os.getpid()))
             fh.flush()
-            self.store.collect_garbage()
+            self._collect_garbage()
+            self.reserve.ensure(self.disk_margin)
             self._writing = True
             yield
         finally:
             self._writing = False
             fh.close()
+
+    def _collect_garbage(self) -> None:
+        """Delete the chunks of inactive versions, where there is room to (see `_delete_if_room`)."""
+        for doc_id in self.store.orphans():
+            if not self._delete_if_room(doc_id):
+                return
+
+    def _delete_if_room(self, doc_id: str) -> bool:
+        """Delete a version's chunks batch by batch while the disk has room for the next batch's delete; True when
+        none is left. A delete Chroma cannot finish for lack of space would stay in its log and stop every search
+        (see index.space), so on a full disk orphans wait, invisible to search, for a write with room."""
+        try:
+            while ids := self.store.chunk_ids(doc_id, space.DELETE_BATCH):
+                if free_bytes(self.data_dir) < space.delete_bytes(len(ids)):
+                    return False
+                self.store.delete_ids(ids)
+        except Exception as err:  # noqa: BLE001 — Chroma's errors carry no type for a full disk
+            if not is_disk_full(err, free_bytes(self.data_dir)):
+                raise
+            self._give_back_reserve()
+            return False
+        return True
+
+    def _give_back_reserve(self) -> None:
+        """After a write failed for lack of space: free the reserve so Chroma can apply the batch it was writing
+        (a read does it) and searches keep working."""
+        self.reserve.release()
+        try:
+            self.store.settle()
+        except Exception:  # noqa: BLE001 — still no room: searches fail until space is freed, said in the reason
+            pass
+
+    def _check_room(self, chunks: list, data: bytes) -> None:
+        """Refuse a file, before anything is written, when the data folder lacks room for it plus the margin: the
+        store's growth (index.space.store_bytes, measured per chunk), the stored copy and its keyword segment
+        (at most the text's bytes); 15-17 % above the growth measured for 200 and 800-page PDFs. No write starts
+        without the reserve held: the part of it not held yet counts as needed."""
+        self.reserve.ensure(self.disk_margin)
+        text = sum(len(c.text.encode()) + len(c.heading.encode()) for c in chunks)
+        need = space.store_bytes(len(chunks), self.embedder.dim, text) + len(data) + text
+        need += space.RESERVE_BYTES - self.reserve.held
+        free = free_bytes(self.data_dir)
+        if free < need + self.disk_margin:
+            raise space.not_enough_room(need, free, self.disk_margin)
 
     def _check_writing(self) -> None:
         if not self._writing:
@@ -286,12 +337,13 @@ class Library:
         if not doc.chunks:
             raise IngestError("索引にできる本文がありません", "no indexable text in this file", code=ErrorCode.NO_TEXT)
         old = records.get(source)
+        self._check_room(doc.chunks, data)
         file_name = f"{doc.doc_id}{PurePath(source).suffix.lower()}"
+        tmp = self.files_dir / f".{file_name}.tmp"
         try:
             self._write_chunks(doc.chunks, doc.title, progress)
             self.keyword_cache.write(doc.doc_id, doc.chunks)  # searchers load it instead of tokenising
             self.files_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.files_dir / f".{file_name}.tmp"
             tmp.write_bytes(data)
             tmp.replace(self.files_dir / file_name)
             record = DocumentRecord(
@@ -306,7 +358,11 @@ class Library:
                 file_name=file_name,
             )
             self.store.activate(record)
-        except BaseException:
+        except BaseException as err:
+            tmp.unlink(missing_ok=True)
+            self.keyword_cache.forget(doc.doc_id)
+            if is_disk_full(err, free_bytes(self.data_dir)):
+                raise self._failed_for_space(doc.doc_id) from err
             self.store.delete_chunks(doc.doc_id)  # not active yet: removing them loses nothing
             raise
         if old:
@@ -349,8 +405,21 @@ class Library:
     def _embed_key(self, title: str, text: str) -> str:
         return hashlib.sha256(f"{self.embedder.model_id}\0{title}\0{text}".encode()).hexdigest()
 
+    def _failed_for_space(self, doc_id: str) -> IngestError:
+        """The disk filled up while this version was written (it was never activated: the previous one answers).
+        The reserve is given back so searches work; the version's chunks are deleted at once where there is room
+        for it, else at the next write with room."""
+        self._give_back_reserve()
+        try:
+            deleted = self._delete_if_room(doc_id)
+        except Exception:  # noqa: BLE001 — whatever the store says now, the reason stays a full disk
+            deleted = False
+        return space.disk_full(orphans_left=not deleted)
+
     def _drop_version(self, record: DocumentRecord) -> None:
-        self.store.delete_chunks(record.doc_id)
+        """Remove a replaced or removed version: its chunks (now or, on a full disk, at the next write with room),
+        its keyword segment and its stored copy."""
+        self._delete_if_room(record.doc_id)
         self.keyword_cache.forget(record.doc_id)
         if record.file_name:
             (self.files_dir / record.file_name).unlink(missing_ok=True)
