@@ -442,7 +442,13 @@ class Library:
     def remove(self, ref: str) -> DocumentRecord:
         self._check_writing()
         record = self.find(ref)
-        self.store.deactivate(record.source)
+        try:
+            self.store.deactivate(record.source)
+        except Exception as err:  # noqa: BLE001 — Chroma's errors carry no type for a full disk
+            if not is_disk_full(err, free_bytes(self.data_dir)):
+                raise
+            self._give_back_reserve()  # room for the one registry delete; the chunks follow where there is room
+            self.store.deactivate(record.source)
         self._drop_version(record)
         return record
 

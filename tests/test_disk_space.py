@@ -144,6 +144,18 @@ def test_orphans_wait_for_room_and_searches_keep_working_meanwhile(small_disk):
     assert assert_intact(rt) == {old.doc_id: 30}
 
 
+def test_a_document_can_be_removed_from_a_full_disk(small_disk):
+    rt = _service(small_disk)
+    note_text = "第1章 森林\n間伐は41ヘクタール。".encode()
+    old, note = _ingest(rt, ("guide.pdf", long_pdf(30, "旧版")), ("note.txt", note_text))
+    _fill(small_disk)
+    with rt.library.writing():
+        rt.library.remove("note.txt")
+    assert [r.source for r in rt.documents()] == ["guide.pdf"]
+    assert note.doc_id not in rt.store.chunk_doc_ids()
+    _old_version_answers(rt, old.doc_id)
+
+
 def test_a_full_disk_is_told_from_other_errors():
     full = OSError(errno.ENOSPC, "No space left on device")
     assert is_disk_full(full, free=10**9)
