@@ -1,5 +1,6 @@
-"""Bytes of Chroma store per chunk, by vector size and text length: the figures behind index.space's estimate
-(bench/store_bytes.py writes them as a table). White-box: it writes chunks into a Store directly, as an ingest does."""
+"""Stores for storage benchmarks: bytes of Chroma store per chunk, by vector size and text length (the figures
+behind index.space's estimate, bench/store_bytes.py), and stores of a given size with 768-dimension vectors
+(bench/read_only.py). White-box: chunks are written into a Store directly, as an ingest does."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedder import HashEmbedder
 from index.store import Store, open_client
 from ingest.chunk import Chunk
+from ingest.document import parse_document
+from policyqa.testing.bench import synthetic_store
+
+WIDE_EMBEDDER = HashEmbedder(768)  # the real model's width, without its load time in every figure
 
 TEXT = "カーボン・オフセットの認証基準は、排出削減量の算定方法と第三者検証の手続を定めたものである。"
 
@@ -43,3 +49,10 @@ def bytes_per_chunk(dim: int, chars: int, n1: int = 400, n2: int = 2000) -> floa
 
 def text_bytes(chars: int) -> int:
     return len((TEXT * (chars // len(TEXT) + 1))[:chars].encode())
+
+
+def build_store(data: Path, size: int, sample: Path) -> None:
+    """A store of `size` chunks mixed from `sample`'s (as bench/run.py's) with WIDE_EMBEDDER's vectors."""
+    doc = parse_document(sample.read_bytes(), sample.name)
+    vecs = WIDE_EMBEDDER.embed_documents([c.text for c in doc.chunks])
+    synthetic_store(data, WIDE_EMBEDDER, doc.chunks, vecs, size)
