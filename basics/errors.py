@@ -16,6 +16,7 @@ class ErrorCode(StrEnum):
     STORE = "store"
     BUSY = "busy"
     READ_ONLY = "read_only"
+    DISK_FULL = "disk_full"  # not enough free space in the data folder for a write (checked before, or hit)
     NOT_FOUND = "not_found"
     BAD_INPUT = "bad_input"
     EMPTY_QUESTION = "empty_question"

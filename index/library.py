@@ -26,8 +26,10 @@ from pathlib import Path, PurePath
 import numpy as np
 
 from basics.errors import BusyError, ErrorCode, IngestError, PolicyQAError
+from index import space
 from index.embedder import Embedder
 from index.keyword import SegmentCache
+from index.space import free_bytes, is_disk_full
 from index.store import DocumentRecord, Store
 from index.versions import Archive, Version, VersionDiff, no_such_version
 from ingest.budget import Budget
@@ -207,9 +209,12 @@ class Library:
         max_bytes: int | None = None,
         keyword_dir: Path | None = None,
         budget: Budget | None = None,
+        disk_margin: int = 0,
     ):
+        """`disk_margin`: bytes left free beyond what a file is estimated to need (POLICYQA_DISK_MARGIN_MB)."""
         self.max_bytes = max_bytes
         self.budget = budget or Budget()  # how much reading one file may take (ingest.budget)
+        self.disk_margin = disk_margin
         self.keyword_cache = SegmentCache(keyword_dir)
         self.reused = 0  # vectors reused from the store instead of embedded (for benchmarks and tests)
         self.store = store
@@ -219,6 +224,7 @@ class Library:
         self.files_dir = self.data_dir / "files"
         self.max_chars = max_chars
         self._writing = False  # this object holds the writer lock (see writing())
+        self.reserve = space.Reserve(self.data_dir)
 
     # --- writer lock -----------------------------------------------------------------------------
     @contextmanager
@@ -243,13 +249,60 @@ class Library:
             fh.truncate()
             fh.write(str(os.getpid()))
             fh.flush()
-            self.store.collect_garbage()
+            self._collect_garbage()
             self.archive.collect_garbage(self.store.documents())
+            self.reserve.ensure(self.disk_margin)
             self._writing = True
             yield
         finally:
             self._writing = False
             fh.close()
+
+    def _collect_garbage(self) -> None:
+        """Delete the chunks of inactive versions, where there is room to (see `_delete_if_room`)."""
+        for doc_id in self.store.orphans():
+            if not self._delete_if_room(doc_id):
+                return
+
+    def _delete_if_room(self, doc_id: str) -> bool:
+        """Delete a version's chunks batch by batch while the disk has room for the next batch's delete; True when
+        none is left. A delete Chroma cannot finish for lack of space would stay in its log and stop every search
+        (see index.space), so on a full disk orphans wait, invisible to search, for a write with room."""
+        try:
+            while ids := self.store.chunk_ids(doc_id, space.DELETE_BATCH):
+                if free_bytes(self.data_dir) < space.delete_bytes(len(ids)):
+                    return False
+                self.store.delete_ids(ids)
+        except Exception as err:  # noqa: BLE001 — Chroma's errors carry no type for a full disk
+            if not is_disk_full(err, free_bytes(self.data_dir)):
+                raise
+            self._give_back_reserve()
+            return False
+        return True
+
+    def _give_back_reserve(self) -> None:
+        """After a write failed for lack of space: free the reserve so Chroma can apply the batch it was writing
+        (a read does it) and searches keep working."""
+        self.reserve.release()
+        try:
+            self.store.settle()
+        except Exception:  # noqa: BLE001 — still no room: searches fail until space is freed, said in the reason
+            pass
+
+    def _check_room(self, chunks: list, data: bytes, archived_chunks: int = 0) -> None:
+        """Refuse a file, before anything is written, when the data folder lacks room for it plus the margin: the
+        store's growth (index.space.store_bytes, measured per chunk), the stored copy and its keyword segment
+        (at most the text's bytes); 15-17 % above the growth measured for 200 and 800-page PDFs. No write starts
+        without the reserve held: the part of it not held yet counts as needed."""
+        self.reserve.ensure(self.disk_margin)
+        text = sum(len(c.text.encode()) + len(c.heading.encode()) for c in chunks)
+        need = space.store_bytes(len(chunks), self.embedder.dim, text) + len(data) + text
+        if archived_chunks and chunks:  # the replaced version is copied to the archive before its chunks go
+            need += space.store_bytes(archived_chunks, self.embedder.dim, text * archived_chunks // len(chunks))
+        need += space.RESERVE_BYTES - self.reserve.held
+        free = free_bytes(self.data_dir)
+        if free < need + self.disk_margin:
+            raise space.not_enough_room(need, free, self.disk_margin)
 
     def _check_writing(self) -> None:
         if not self._writing:
@@ -299,12 +352,13 @@ class Library:
         if not doc.chunks:
             raise IngestError("索引にできる本文がありません", "no indexable text in this file", code=ErrorCode.NO_TEXT)
         old = records.get(source)
+        self._check_room(doc.chunks, data, old.chunk_count if old else 0)
         file_name = f"{doc.doc_id}{PurePath(source).suffix.lower()}"
+        tmp = self.files_dir / f".{file_name}.tmp"
         try:
             self._write_chunks(doc.chunks, doc.title, progress, cancel)
             self.keyword_cache.write(doc.doc_id, doc.chunks)  # searchers load it instead of tokenising
             self.files_dir.mkdir(parents=True, exist_ok=True)
-            tmp = self.files_dir / f".{file_name}.tmp"
             tmp.write_bytes(data)
             tmp.replace(self.files_dir / file_name)
             record = DocumentRecord(
@@ -321,11 +375,15 @@ class Library:
             if old:
                 self.archive.keep(old)  # before the switch-over: a crash leaves it active, never lost
             self.store.activate(record)
-        except BaseException:
+        except BaseException as err:
+            tmp.unlink(missing_ok=True)
+            self.keyword_cache.forget(doc.doc_id)
+            if is_disk_full(err, free_bytes(self.data_dir)):
+                raise self._failed_for_space(doc.doc_id) from err
             self.store.delete_chunks(doc.doc_id)  # not active yet: removing them loses nothing
             raise
         if old:
-            self.store.delete_chunks(old.doc_id)  # archived now: out of the searched collection
+            self._delete_if_room(old.doc_id)  # archived now: out of the searched collection (index.space)
         return FileResult(
             source,
             IngestStatus.REPLACED if old else IngestStatus.ADDED,
@@ -369,9 +427,21 @@ class Library:
         numbers = [v.number for v in self.archive.history(source)]
         return max(numbers, default=0) + 1
 
+    def _failed_for_space(self, doc_id: str) -> IngestError:
+        """The disk filled up while this version was written (it was never activated: the previous one answers).
+        The reserve is given back so searches work; the version's chunks are deleted at once where there is room
+        for it, else at the next write with room."""
+        self._give_back_reserve()
+        try:
+            deleted = self._delete_if_room(doc_id)
+        except Exception:  # noqa: BLE001 — whatever the store says now, the reason stays a full disk
+            deleted = False
+        return space.disk_full(orphans_left=not deleted)
+
     def _drop_version(self, record: DocumentRecord) -> None:
-        """The active version's chunks, keyword segment and stored file (unless another version has them)."""
-        self.store.delete_chunks(record.doc_id)
+        """The active version's chunks (now or, on a full disk, at the next write with room), keyword segment and
+        stored file (unless another version has them)."""
+        self._delete_if_room(record.doc_id)
         self._drop_files(record)
 
     def _drop_files(self, record: DocumentRecord) -> None:
@@ -401,7 +471,13 @@ class Library:
         """Remove a document: every version of it (the active one first, so it is out of search at once)."""
         self._check_writing()
         record = self.find(ref)
-        self.store.deactivate(record.source)
+        try:
+            self.store.deactivate(record.source)
+        except Exception as err:  # noqa: BLE001 — Chroma's errors carry no type for a full disk
+            if not is_disk_full(err, free_bytes(self.data_dir)):
+                raise
+            self._give_back_reserve()  # room for the one registry delete; the chunks follow where there is room
+            self.store.deactivate(record.source)
         self._drop_version(record)
         for old in self.archive.records(record.source):
             self.archive.forget(old)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -72,6 +73,34 @@ def open_client(data_dir: Path | None = None, url: str | None = None):
     path = Path(data_dir) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def writable(data_dir: Path) -> bool:
+    """Whether this process can write the store in `data_dir` (its Chroma folder, else the nearest existing folder).
+    A read-only mount says no even to root, which ignores file permissions."""
+    path = Path(data_dir) / "chroma"
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return os.access(path, os.W_OK) and not os.statvfs(path).f_flag & os.ST_RDONLY
+
+
+def open_read_only_copy(data_dir: Path):
+    """A Chroma client on a private copy of a store that cannot be written (a read-only mount of a vetted store).
+
+    Chroma 1.5 writes to its SQLite file on every open (it fails with "attempt to write a readonly database") and
+    takes no read-only or immutable URI (a `sqlite://…?mode=ro` path is taken as a file name), so the Chroma folder
+    is copied into a temporary folder (TMPDIR) deleted when the process ends. Measured: see the README
+    (read-only deployment). The keyword segments and stored files are read where they are."""
+    import atexit
+    import shutil
+    import tempfile
+
+    copy = Path(tempfile.mkdtemp(prefix="policyqa-ro-"))
+    atexit.register(shutil.rmtree, copy, ignore_errors=True)
+    source = Path(data_dir) / "chroma"
+    if source.is_dir():
+        shutil.copytree(source, copy / "chroma", copy_function=shutil.copyfile)
+    return open_client(copy)
 
 
 def _chunk_metadata(chunk: Chunk, embed_key: str | None) -> dict:
@@ -215,8 +244,24 @@ class Store:
             found.setdefault(meta["embed_key"], np.asarray(vec, dtype=np.float32))
         return len(got["ids"]) >= limit
 
-    def delete_chunks(self, doc_id: str) -> None:
-        self.chunks.delete(where={"doc_id": doc_id})
+    def delete_chunks(self, doc_id: str, batch: int = 256) -> None:
+        """Delete one version's chunks, `batch` ids per call: each call is one Chroma compaction, so the free
+        space it needs while it runs (SQLite's journal) stays bounded however long the document (see index.space)."""
+        while ids := self.chunk_ids(doc_id, batch):
+            self.delete_ids(ids)
+
+    def chunk_ids(self, doc_id: str, limit: int) -> list[str]:
+        """Up to `limit` ids of one version's chunks."""
+        return self.chunks.get(where={"doc_id": doc_id}, limit=limit, include=[])["ids"]
+
+    def delete_ids(self, ids: list[str]) -> None:
+        self.chunks.delete(ids=ids)
+
+    def settle(self) -> None:
+        """Let Chroma apply the writes in its log now (any read does); after a failed write this is what the next
+        search would otherwise do first, and fail on."""
+        if self.chunks is not None:
+            self.chunks.count()
 
     def chunk_doc_ids(self) -> dict[str, int]:
         """doc_id → number of stored chunks, over everything in the collection (active or not)."""
@@ -225,10 +270,15 @@ class Store:
             counts[meta["doc_id"]] = counts.get(meta["doc_id"], 0) + 1
         return counts
 
-    def collect_garbage(self) -> int:
-        """Delete chunks of versions that are not active (left by a crash or a replaced version)."""
+    def orphans(self) -> dict[str, int]:
+        """doc_id → chunk count of the stored versions that are not active (left by a crash, a failed write or a
+        replaced version): invisible to search, deleted by `collect_garbage`."""
         active = {r.doc_id for r in self.documents()}
-        orphans = [d for d in self.chunk_doc_ids() if d not in active]
+        return {d: n for d, n in self.chunk_doc_ids().items() if d not in active}
+
+    def collect_garbage(self) -> int:
+        """Delete chunks of versions that are not active."""
+        orphans = self.orphans()
         for doc_id in orphans:
             self.delete_chunks(doc_id)
         return len(orphans)

@@ -21,7 +21,7 @@ from basics.errors import ErrorCode, PolicyQAError
 from index.embedder import HASH_MODEL, Embedder, HashEmbedder
 from index.library import FileResult, IngestStatus, Library, find_files, read_regular_file, safe_source_name
 from index.search import Hit, Searcher
-from index.store import DocumentRecord, Store, open_client
+from index.store import DocumentRecord, Store, open_client, open_read_only_copy, writable
 from index.versions import Version, VersionDiff
 from ingest.budget import Budget
 from ingest.isolated import check_cancel
@@ -161,8 +161,16 @@ class Service:
     def _chroma(self):
         with self._lock:
             if self._client is None:
-                self._client = open_client(self.data_dir, self.settings.chroma_url)
+                if self._folder_read_only:
+                    self._client = open_read_only_copy(self.data_dir)
+                else:
+                    self._client = open_client(self.data_dir, self.settings.chroma_url)
             return self._client
+
+    @property
+    def _folder_read_only(self) -> bool:
+        """A local store this process cannot write (a read-only mount): served from a copy, every write refused."""
+        return not self.settings.chroma_url and not writable(self.data_dir)
 
     @property
     def store(self) -> Store:
@@ -212,6 +220,7 @@ class Service:
             max_bytes=s.upload_limit_mb * 1024 * 1024,
             keyword_dir=self.data_dir / "keyword",
             budget=ingest_budget(s),
+            disk_margin=s.disk_margin_mb * 1024 * 1024,
         )
 
     @property
@@ -393,6 +402,12 @@ class Service:
             raise PolicyQAError(
                 "読み取り専用モードのため変更できません（POLICYQA_READ_ONLY）",
                 "read-only mode (POLICYQA_READ_ONLY=1): this would change the store",
+                code=ErrorCode.READ_ONLY,
+            )
+        if self._folder_read_only:
+            raise PolicyQAError(
+                "データフォルダが読み取り専用のため変更できません（検索と質問はできます）",
+                f"the data folder {self.data_dir} is read-only (a read-only mount?): it can be searched, not changed",
                 code=ErrorCode.READ_ONLY,
             )
 
