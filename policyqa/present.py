@@ -144,3 +144,62 @@ def describe_result(result, lang: str = "en") -> str:
     if result.skipped:
         skipped = " · skipped pages " + ", ".join(f"{s.number} ({s.reason})" for s in result.skipped)
     return f"{result.source}: {status} «{result.title}» {result.pages} pages, {result.chunks} chunks{skipped}"
+
+
+# --- feedback, for the admin page and `policyqa feedback` ---------------------------------------------
+FEEDBACK_COLUMNS = (
+    "id",
+    "created_at",
+    "rating",
+    "reasons",
+    "comment",
+    "question",
+    "history",
+    "searched",
+    "answer",
+    "abstained",
+    "citations",
+    "settings",
+    "conversation_id",
+    "turn",
+    "marked_at",
+    "answerable",
+    "evidence",
+    "answer_keys",
+)
+# A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(…) in a question would run in
+# Excel): such cells get a leading apostrophe, which spreadsheets show as text and do not display.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    import json
+
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def feedback_csv(entries) -> str:
+    """Feedback entries as CSV (one row each; reasons joined by ';', lists and settings as JSON)."""
+    import csv
+    from dataclasses import asdict
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(FEEDBACK_COLUMNS)
+    for entry in entries:
+        row = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(entry).items()}
+        row["reasons"] = ";".join(entry.reasons)
+        writer.writerow([_csv_cell(row[c]) for c in FEEDBACK_COLUMNS])
+    return buf.getvalue()
+
+
+def cited_places(citations) -> str:
+    """Where a kept answer's citations point: 'guide.pdf v2 p.4' per cited document page."""
+    places = (
+        f"{c.get('source') or c.get('title', '')} v{c.get('version', '?')} p.{c.get('page_label') or c.get('page')}"
+        for c in citations
+    )
+    return ", ".join(dict.fromkeys(places)) or "-"

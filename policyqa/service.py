@@ -129,6 +129,7 @@ class Service:
         self._store: Store | None = None
         self._searcher: Searcher | None = None
         self._library: Library | None = None
+        self._conversations = None
 
     # --- components, built on first use -----------------------------------------------------------
     @property
@@ -308,6 +309,49 @@ class Service:
         library = self._light_library()
         with library.writing(wait_s=wait_s):
             return library.remove(ref)
+
+    # --- kept conversations and feedback (policyqa.conversations) ------------------------------------
+    @property
+    def conversations(self):
+        """The conversations and feedback kept in DATA_DIR/conversations.sqlite3, opened on first use. Written
+        in read-only mode too: that mode protects the document store, not what people say. Loads no model."""
+        from policyqa.conversations import FILE_NAME, Conversations
+
+        with self._lock:
+            if self._conversations is None:
+                self._conversations = Conversations(self.data_dir / FILE_NAME)
+            return self._conversations
+
+    def answer_settings(self) -> dict:
+        """The settings that shape an answer, as kept with feedback on it."""
+        s = self.settings
+        return {
+            "embed_model": self.embedder.model_id,
+            "embed_dim": s.embed_dim,
+            "chunk_chars": s.chunk_chars,
+            "min_similarity": self.min_similarity,
+            "llm": bool(s.llm_url),
+            "llm_model": s.llm_model if s.llm_url else None,
+        }
+
+    def feedback_for(self, answer, rating: str, **extra):
+        """A Feedback on `answer` with its documents' current file names and versions and answer_settings()."""
+        from policyqa.conversations import feedback_for
+
+        versions = {r.doc_id: (r.source, r.version) for r in self.documents()}
+        return feedback_for(answer, rating, versions, self.answer_settings(), **extra)
+
+    @staticmethod
+    def answer_record(answer) -> dict:
+        from policyqa.conversations import answer_record
+
+        return answer_record(answer)
+
+    @staticmethod
+    def answer_from_record(record: dict) -> Answer:
+        from policyqa.conversations import answer_from_record
+
+        return answer_from_record(record)
 
     # --- evaluation -----------------------------------------------------------------------------------
     def model_reply(self, question: str, k: int = LLM_PASSAGES) -> Iterator[str]:

@@ -3,7 +3,8 @@
 Layers, bottom to top:
   0  basics/ (errors, Japanese text helpers) and prompts/ (data)
   1  ingest/      2  index/      3  answer/
-  4  the service floor: policyqa/__init__.py, policyqa/service.py, policyqa/settings.py, policyqa/testing/
+  4  the service floor: policyqa/__init__.py, policyqa/service.py, policyqa/settings.py, policyqa/conversations.py,
+     policyqa/testing/
   5  edges: policyqa/cli.py, policyqa/evaluate.py, policyqa/guard.py, policyqa/present.py, app.py, views/,
      eval/, bench/
 
@@ -27,7 +28,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 ROOMS = {"basics": 0, "prompts": 0, "ingest": 1, "index": 2, "answer": 3}
-FLOOR = {"policyqa", "policyqa.service", "policyqa.settings", "policyqa.testing"}  # and policyqa.testing.*
+FLOOR = {
+    "policyqa",
+    "policyqa.service",
+    "policyqa.settings",
+    "policyqa.conversations",
+    "policyqa.testing",
+}  # and policyqa.testing.*
 EDGE_MODULES = {"policyqa.cli", "policyqa.evaluate", "policyqa.guard", "policyqa.present"}
 EDGE_ALLOWED = {"policyqa", "basics"}  # the project packages an edge may import
 PACKAGES = {*ROOMS, "policyqa"}  # what the wheel installs
