@@ -55,6 +55,7 @@ def main() -> None:
     pages = [st.Page("views/chat.py", title="質問", icon=":material/chat:", default=True)]
     if not settings.read_only:
         pages.append(st.Page("views/library.py", title="資料の管理", icon=":material/library_books:"))
+        pages.append(st.Page("views/feedback.py", title="フィードバック", icon=":material/feedback:"))
     st.navigation(pages).run()
 
 

@@ -159,24 +159,34 @@ class Conversations:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")  # persistent: set once, kept in the file
-                self._migrate(db)
-        except sqlite3.Error as err:
-            raise StoreError(
-                f"会話の保存先を開けません: {self.path}",
-                f"cannot open the conversation store {self.path}: {err}",
-            ) from err
+        except OSError as err:
+            raise self._unavailable(sqlite3.OperationalError(str(err))) from err
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")  # persistent: set once, kept in the file
+            self._migrate(db)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        """A connection for one call; SQLite's own errors (disk full, read-only, locked past the timeout) come
+        out as a StoreError with both messages."""
+        try:
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as err:
+            raise self._unavailable(err) from err
         db.row_factory = sqlite3.Row
         try:
             db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             yield db
+        except sqlite3.Error as err:
+            raise self._unavailable(err) from err
         finally:
             db.close()
+
+    def _unavailable(self, err: sqlite3.Error) -> StoreError:
+        return StoreError(
+            f"会話の保存先を読み書きできません: {self.path}",
+            f"cannot read or write the conversation store {self.path}: {err}",
+        )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -328,6 +338,17 @@ class Conversations:
                 f" ON CONFLICT (conversation_id, turn) DO UPDATE SET {updates} RETURNING id",
                 values,
             ).fetchone()[0]
+
+    def withdraw_feedback(self, conversation_id: str, turn: int) -> None:
+        """Take back the 👍 / 👎 given on a turn (the person cleared it)."""
+        with self._write() as db:
+            db.execute("DELETE FROM feedback WHERE conversation_id = ? AND turn = ?", (conversation_id, turn))
+
+    def ratings(self, conversation_id: str) -> dict[int, Feedback]:
+        """The feedback given on a conversation's turns, by turn number (to show it again when it is reopened)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM feedback WHERE conversation_id = ?", (conversation_id,)).fetchall()
+        return {r["turn"]: _feedback_from_row(r) for r in rows}
 
     def feedback(
         self,

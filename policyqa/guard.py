@@ -1,4 +1,6 @@
-"""The library page's password: a growing wait after each failed attempt, and a log line per failure.
+"""Who is asking: the admin password (library and feedback pages) and the browser a conversation belongs to.
+
+The admin password: a growing wait after each failed attempt, and a log line per failure.
 
 Failures are counted per browser session and per client address (when Streamlit knows it: it reports none
 for connections from this machine itself), so opening a new session from the same address does not reset
@@ -9,7 +11,12 @@ The log line names the attempt, the client and the session, never what was typed
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import math
+import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -88,3 +95,70 @@ def client_address() -> str | None:
 def attempt_keys(session_token: str, address: str | None) -> list[str]:
     """The keys one attempt counts against: its session, and its client address when known."""
     return [f"session:{session_token}"] + ([f"client:{address}"] if address else [])
+
+
+def admin_ok(settings) -> bool:
+    """The admin password form (library and feedback pages; one login serves both). After a failed attempt the
+    next one waits (1 s, doubling to 60 s) for this session and this client address alike, and each failure is
+    logged without what was typed. True when no password is configured or this session has logged in."""
+    import streamlit as st
+
+    if not settings.admin_password or st.session_state.get("admin_ok"):
+        return True
+    session = st.session_state.setdefault("admin_session", secrets.token_hex(8))
+    address = client_address()
+    keys = attempt_keys(session, address)
+    with st.form("admin"):
+        given = st.text_input("管理者パスワード", type="password")
+        if st.form_submit_button("ログイン"):
+            wait = ADMIN_LOGINS.wait_s(keys)
+            if wait > 0:
+                st.warning(f"パスワードの誤りが続いたため、あと {math.ceil(wait)} 秒待ってからお試しください")
+            elif hmac.compare_digest(given.encode(), settings.admin_password.encode()):
+                ADMIN_LOGINS.succeeded(keys)
+                st.session_state["admin_ok"] = True
+                st.rerun()
+            else:
+                wait = ADMIN_LOGINS.failed(keys, who=f"client {address or 'this machine'}, session {session}")
+                st.error(f"パスワードが違います（次は {math.ceil(wait)} 秒後から試せます）")
+    return False
+
+
+# --- the browser a conversation belongs to ---------------------------------------------------------------
+# Streamlit 1.67 reads cookies (st.context.cookies: those sent when the page opened its connection) but has no
+# API to set one, and its session ends with every reload. So the app gives a browser a random id (128 bits) on
+# its first visit and sets it as a cookie from the page itself (st.html running a one-line script); every later
+# page load sends it back. Conversations are stored under a SHA-256 of the id, not the id itself. A `?c=<id>`
+# link opened in another browser (or after its cookies were cleared) finds nothing. The id lives only in this
+# browser and this machine's data folder.
+BROWSER_COOKIE = "policyqa_browser"
+COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest lifetime browsers keep a cookie (Chromium caps it at 400 days)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+
+
+def browser_cookie() -> str | None:
+    """The browser id this session's page load sent (None on a first visit, outside a session, or malformed)."""
+    import streamlit as st
+
+    try:
+        value = st.context.cookies.get(BROWSER_COOKIE)
+    except Exception:  # noqa: BLE001 — no session context (bare mode, tests)
+        return None
+    return value if isinstance(value, str) and _TOKEN.fullmatch(value) else None
+
+
+def owner_of(token: str) -> str:
+    return hashlib.sha256(f"policyqa-browser:{token}".encode()).hexdigest()
+
+
+def browser_owner() -> str:
+    """Who this session's conversations belong to: the hash of the browser's id (from its cookie, else a new one
+    kept in the session and written to the cookie by the page)."""
+    import streamlit as st
+
+    token = browser_cookie() or st.session_state.get("browser_token") or secrets.token_urlsafe(16)
+    st.session_state["browser_token"] = token
+    if browser_cookie() != token:
+        cookie = f"{BROWSER_COOKIE}={token}; Path=/; Max-Age={COOKIE_MAX_AGE_S}; SameSite=Strict"
+        st.html(f"<script>document.cookie = {cookie!r};</script>", unsafe_allow_javascript=True, width="content")
+    return owner_of(token)

@@ -79,7 +79,7 @@ def test_an_unopenable_store_is_a_clear_error(tmp_path):
     (tmp_path / FILE_NAME).write_bytes(b"not a database at all, just bytes" * 100)
     with pytest.raises(PolicyQAError) as err:
         Conversations(tmp_path / FILE_NAME)
-    assert err.value.code == ErrorCode.STORE and "会話の保存先" in err.value.ja
+    assert err.value.code == ErrorCode.STORE and "会話の保存先" in err.value.ja and err.value.en
 
 
 def test_a_real_answer_is_kept_and_comes_back_equal(guide_service):

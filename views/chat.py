@@ -1,4 +1,5 @@
-"""The chat page: questions in, short cited answers out, with a source card per citation."""
+"""The chat page: questions in, short cited answers out, with a source card per citation; conversations kept
+per browser (sidebar: new, open, rename, delete; `?c=<id>` reopens one) and 👍 / 👎 on every answer."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import PurePath
 import streamlit as st
 
 from basics.errors import PolicyQAError
+from policyqa.conversations import REASONS
+from policyqa.guard import browser_owner
 from policyqa.present import escape_md, export_markdown, highlighted_passage, page_pdf
 from policyqa.service import NOT_FOUND
 
@@ -77,14 +80,23 @@ def chat_page() -> None:
     chosen = st.sidebar.multiselect(
         "検索する資料", options=list(titles), format_func=titles.get, placeholder="すべての資料"
     )
+    with st.sidebar:  # the cookie's one-line script goes where it takes no room from the conversation
+        owner = browser_owner()
+    kept = kept_conversations(service)
+    if kept:
+        follow_url(kept, owner, service)
     turns = st.session_state.setdefault("turns", [])
     if turns:
         st.sidebar.download_button(
             "会話をエクスポート（Markdown）", export_markdown(turns), file_name="policyqa-会話.md", mime="text/markdown"
         )
+    if kept:
+        conversation_sidebar(kept, owner)
     sources = {r.doc_id: r.source for r in records}
     for i, turn in enumerate(turns):
         render_turn(turn, str(i), service, sources)
+        if kept and "n" in turn:
+            feedback_widget(kept, service, turn, st.session_state["conversation"])
     question = st.chat_input("質問を入力してください（日本語・English）")
     if not question:
         return
@@ -106,10 +118,178 @@ def chat_page() -> None:
         except PolicyQAError as err:
             st.warning(err.ja)
             return
-    turns.append({"question": question, "answer": answer})
+    turn = {"question": question, "answer": answer}
+    if kept:
+        keep_turn(kept, owner, service, turn)
+    turns.append(turn)
     # Draw the new turn through the same path as the history, so its source cards keep their state
     # (open, page shown) when a later interaction reruns the page.
     st.rerun()
+
+
+# --- kept conversations ------------------------------------------------------------------------------
+def kept_conversations(service):
+    """The conversation store, or None (with a note) when it cannot be opened: the chat then works as before,
+    for this page only."""
+    try:
+        return service.conversations
+    except PolicyQAError as err:
+        st.sidebar.caption(f"会話は保存されません: {err.ja}")
+        return None
+
+
+def follow_url(kept, owner: str, service) -> None:
+    """Keep the page and its `?c=<id>` in step: a URL naming another conversation opens it (if it is this
+    browser's); an open conversation is written into the URL, so reloading or bookmarking the page reopens it."""
+    wanted, current = st.query_params.get("c"), st.session_state.get("conversation")
+    if wanted and wanted != current:
+        if kept.get(wanted, owner) is None:
+            st.warning("この会話は見つかりません（削除されたか、別のブラウザーで始められた会話です）")
+            del st.query_params["c"]
+            wanted = None
+        open_conversation(kept, owner, service, wanted)
+    elif current and not wanted:
+        st.query_params["c"] = current
+
+
+def open_conversation(kept, owner: str, service, conversation_id: str | None) -> None:
+    """Load a kept conversation into the page (None: a new, empty one)."""
+    turns = kept.turns(conversation_id, owner) if conversation_id else []
+    st.session_state["conversation"] = conversation_id
+    st.session_state["turns"] = [
+        {"question": t.question, "answer": service.answer_from_record(t.answer), "n": t.n} for t in turns
+    ]
+    given = kept.ratings(conversation_id) if conversation_id else {}
+    st.session_state["given"] = {n: f.rating for n, f in given.items()}
+    st.session_state["explained"] = {n for n, f in given.items() if f.reasons or f.comment}
+    st.session_state.pop("confirm_delete", None)
+
+
+def keep_turn(kept, owner: str, service, turn: dict) -> None:
+    """Store a new turn (starting a conversation, titled by its question, on the first one)."""
+    try:
+        if not st.session_state.get("conversation"):
+            conversation = kept.create(owner, turn["question"])
+            st.session_state["conversation"] = conversation.id
+            st.query_params["c"] = conversation.id
+        turn["n"] = kept.add_turn(
+            st.session_state["conversation"], owner, turn["question"], service.answer_record(turn["answer"])
+        )
+    except PolicyQAError as err:  # shown once; the turn still stays on the page
+        st.session_state["keep_error"] = err.ja
+
+
+def _go(conversation_id: str | None) -> None:
+    if conversation_id:
+        st.query_params["c"] = conversation_id
+    else:
+        st.query_params.pop("c", None)
+        st.session_state["conversation"] = None
+        st.session_state["turns"] = []
+    st.rerun()
+
+
+def conversation_sidebar(kept, owner: str) -> None:
+    """New conversation, the list (first question or given name, and date; newest first), rename and delete."""
+    bar = st.sidebar
+    if error := st.session_state.pop("keep_error", None):
+        bar.warning(f"会話を保存できませんでした: {error}")
+    current = st.session_state.get("conversation")
+    if bar.button("新しい会話", icon=":material/add:", width="stretch"):
+        _go(None)
+    listed = kept.list(owner)
+    if listed:
+        bar.caption("これまでの会話")
+    for c in listed:
+        label = escape_md(f"{c.title} · {c.created_at[:10]}")
+        kind = "primary" if c.id == current else "tertiary"
+        if bar.button(label, key=f"conv-{c.id}", type=kind, width="stretch"):
+            _go(c.id)
+    if current:
+        manage_conversation(kept, owner, current)
+
+
+def manage_conversation(kept, owner: str, current: str) -> None:
+    with st.sidebar.expander("この会話の名前の変更・削除"):
+        conversation = kept.get(current, owner)
+        name = st.text_input("名前", value=conversation.title if conversation else "", key=f"name-{current}")
+        if st.button("名前を変更", key=f"rename-{current}"):
+            try:
+                kept.rename(current, owner, name)
+                st.rerun()
+            except PolicyQAError as err:
+                st.error(err.ja)
+        if st.button("この会話を削除", key=f"delete-{current}"):
+            st.session_state["confirm_delete"] = current
+        if st.session_state.get("confirm_delete") == current:
+            st.warning("この会話を削除します。元に戻せません。よろしいですか？")
+            yes, no = st.columns(2)
+            if yes.button("削除する", type="primary", key=f"delete-yes-{current}"):
+                kept.delete(current, owner)
+                st.session_state.pop("confirm_delete")
+                _go(None)
+            if no.button("やめる", key=f"delete-no-{current}"):
+                st.session_state.pop("confirm_delete")
+                st.rerun()
+
+
+# --- feedback -------------------------------------------------------------------------------------------
+RATINGS = {1: "up", 0: "down"}
+
+
+def feedback_widget(kept, service, turn: dict, conversation_id: str) -> None:
+    """👍 / 👎 under an answer (kept at once, with the answer as it was); after 👎 a short form asks why."""
+    n, given = turn["n"], st.session_state.setdefault("given", {})
+    key = f"fb-{conversation_id}-{n}"
+    default = {v: k for k, v in RATINGS.items()}.get(given.get(n))
+    args = (kept, service, turn, conversation_id, key)
+    rating = st.feedback("thumbs", key=key, default=default, on_change=_rated, args=args)
+    if rating == 0 and n not in st.session_state.setdefault("explained", set()):
+        reasons_form(kept, service, turn, conversation_id)
+
+
+def _history(turn: dict) -> tuple[str, ...]:
+    """The questions asked before this turn in its conversation (a follow-up is evaluated with them)."""
+    earlier = st.session_state.get("turns", [])
+    return tuple(t["question"] for t in earlier if t.get("n", -1) < turn["n"])
+
+
+def _rated(kept, service, turn: dict, conversation_id: str, key: str) -> None:
+    value, n = st.session_state.get(key), turn["n"]
+    given = st.session_state.setdefault("given", {})
+    if value is None:
+        kept.withdraw_feedback(conversation_id, n)
+        given.pop(n, None)
+        return
+    entry = service.feedback_for(
+        turn["answer"], RATINGS[value], conversation_id=conversation_id, turn=n, history=_history(turn)
+    )
+    kept.give_feedback(entry)
+    given[n] = RATINGS[value]
+    st.session_state.setdefault("explained", set()).discard(n)
+
+
+def reasons_form(kept, service, turn: dict, conversation_id: str) -> None:
+    n = turn["n"]
+    with st.form(f"why-{conversation_id}-{n}"):
+        st.caption("どこが問題でしたか（資料を管理する担当者に届きます）")
+        chosen = [
+            code for code, label in REASONS.items() if st.checkbox(label, key=f"why-{conversation_id}-{n}-{code}")
+        ]
+        comment = st.text_area("ご意見（任意）", max_chars=2000, key=f"why-{conversation_id}-{n}-comment")
+        if st.form_submit_button("送信"):
+            entry = service.feedback_for(
+                turn["answer"],
+                "down",
+                reasons=tuple(chosen),
+                comment=comment,
+                conversation_id=conversation_id,
+                turn=n,
+                history=_history(turn),
+            )
+            kept.give_feedback(entry)
+            st.session_state["explained"].add(n)
+            st.rerun()
 
 
 def render_turn(turn: dict, key: str, service, sources: dict[str, str] | None = None) -> None:
