@@ -250,3 +250,19 @@ def test_feedback_cli_lists_and_writes_csv(tmp_path):
     assert run(tmp_path, "feedback", "--since", "2999-01-01").stdout.strip() == "no feedback"
     bad = run(tmp_path, "feedback", "--since", "yesterday")
     assert bad.returncode == 1 and "日付の形式" in bad.stderr and "not a date" in bad.stderr
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_written_as_text(kept):
+    """Questions and comments are typed by anyone; the CSV is opened in Excel by whoever keeps the documents."""
+    import csv
+    import io
+
+    from policyqa.present import feedback_csv
+
+    formulas = ['=HYPERLINK("http://evil.example","x")', "+1+2", "-3", "@SUM(A1)"]
+    for text in formulas:
+        kept.give_feedback(Feedback("down", text, text, "a", False, comment=text))
+    rows = list(csv.DictReader(io.StringIO(feedback_csv(kept.feedback()))))
+    assert sorted(r["question"] for r in rows) == sorted("'" + t for t in formulas)
+    assert all(r["comment"] == r["question"] for r in rows)
+    assert kept.feedback()[0].question in formulas  # stored as typed; only the export guards the spreadsheet

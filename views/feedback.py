@@ -13,7 +13,8 @@ from policyqa.conversations import REASONS
 from policyqa.guard import admin_ok
 from policyqa.present import cited_places, escape_md, feedback_csv
 
-RATING_LABELS = {"up": "👍", "down": "👎"}
+# Words, not 👍 / 👎: without an emoji font (common on office machines) those showed as empty boxes here.
+RATING_LABELS = {"up": "高評価", "down": "低評価"}
 
 
 def feedback_page() -> None:
@@ -40,10 +41,10 @@ def feedback_page() -> None:
 
 def show_counts(counts: dict[str, int]) -> None:
     up, down, marked = st.columns(3)
-    up.metric("👍", counts["up"])
-    down.metric("👎", counts["down"])
+    up.metric("高評価（役に立った）", counts["up"])
+    down.metric("低評価（誤り・不足）", counts["down"])
     marked.metric("評価用の質問にしたもの", counts["marked"])
-    st.caption("👎 の理由: " + "、".join(f"{label} {counts[code]}" for code, label in REASONS.items()))
+    st.caption("低評価の理由: " + "、".join(f"{label} {counts[code]}" for code, label in REASONS.items()))
 
 
 def filters(kept) -> dict:
@@ -85,7 +86,7 @@ def mark_section(kept, downs) -> None:
     """Give a 👎 the passage that answers it (or say the documents do not answer it): an evaluation question."""
     if not downs:
         return
-    st.subheader("👎 を評価用の質問にする")
+    st.subheader("低評価を評価用の質問にする")
     by_id = {f.id: f for f in downs}
     chosen = st.selectbox(
         "フィードバック", list(by_id), format_func=lambda i: f"{i}: {by_id[i].question[:60]}", key="fb-mark-id"
