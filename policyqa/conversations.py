@@ -357,9 +357,11 @@ class Conversations:
         reason: str | None = None,
         document: str | None = None,
         marked: bool | None = None,
+        limit: int | None = None,
     ) -> list[Feedback]:
         """Feedback entries, newest first. `since`: an ISO date (YYYY-MM-DD) or time; `reason`: a REASONS code;
-        `document`: a cited document's id, title or source file name; `marked`: only (un)marked entries."""
+        `document`: a cited document's id, title or source file name; `marked`: only (un)marked entries;
+        `limit`: at most this many (the newest)."""
         clauses, params = [], []
         if since:
             clauses.append("created_at >= ?")
@@ -381,7 +383,9 @@ class Conversations:
             clauses.append("marked_at IS NOT NULL" if marked else "marked_at IS NULL")
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._connect() as db:
-            rows = db.execute(f"SELECT * FROM feedback{where} ORDER BY created_at DESC, id DESC", params).fetchall()
+            rows = db.execute(
+                f"SELECT * FROM feedback{where} ORDER BY created_at DESC, id DESC LIMIT ?", [*params, limit or -1]
+            ).fetchall()
         return [_feedback_from_row(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
@@ -428,7 +432,21 @@ class Conversations:
                 f"feedback {feedback_id} not found",
                 code=ErrorCode.NOT_FOUND,
             )
-        return next(f for f in self.feedback() if f.id == feedback_id)
+        return self.entry(feedback_id)
+
+    def entry(self, feedback_id: int) -> Feedback:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM feedback WHERE id = ?", (feedback_id,)).fetchone()
+        return _feedback_from_row(row)
+
+    def cited_documents(self) -> list[str]:
+        """The file names (or titles) of every document that a feedback entry's answer cited, sorted."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT DISTINCT COALESCE(NULLIF(json_extract(c.value, '$.source'), ''),"
+                " json_extract(c.value, '$.title')) FROM feedback, json_each(feedback.citations) c"
+            ).fetchall()
+        return sorted(r[0] for r in rows if r[0])
 
 
 def parse_since(value: str) -> str:

@@ -193,7 +193,7 @@ def conversation_sidebar(kept, owner: str) -> None:
     """New conversation, the list (first question or given name, and date; newest first), rename and delete."""
     bar = st.sidebar
     if error := st.session_state.pop("keep_error", None):
-        bar.warning(f"会話を保存できませんでした: {error}")
+        bar.warning(f"会話の保存で問題がありました: {error}")
     current = st.session_state.get("conversation")
     if bar.button("新しい会話", icon=":material/add:", width="stretch"):
         _go(None)
@@ -225,8 +225,11 @@ def manage_conversation(kept, owner: str, current: str) -> None:
             st.warning("この会話を削除します。元に戻せません。よろしいですか？")
             yes, no = st.columns(2)
             if yes.button("削除する", type="primary", key=f"delete-yes-{current}"):
-                kept.delete(current, owner)
                 st.session_state.pop("confirm_delete")
+                try:
+                    kept.delete(current, owner)
+                except PolicyQAError as err:  # already deleted in another tab, or the file cannot be written
+                    st.session_state["keep_error"] = err.ja
                 _go(None)
             if no.button("やめる", key=f"delete-no-{current}"):
                 st.session_state.pop("confirm_delete")
@@ -257,14 +260,18 @@ def _history(turn: dict) -> tuple[str, ...]:
 def _rated(kept, service, turn: dict, conversation_id: str, key: str) -> None:
     value, n = st.session_state.get(key), turn["n"]
     given = st.session_state.setdefault("given", {})
-    if value is None:
-        kept.withdraw_feedback(conversation_id, n)
-        given.pop(n, None)
+    try:
+        if value is None:
+            kept.withdraw_feedback(conversation_id, n)
+            given.pop(n, None)
+            return
+        entry = service.feedback_for(
+            turn["answer"], RATINGS[value], conversation_id=conversation_id, turn=n, history=_history(turn)
+        )
+        kept.give_feedback(entry)
+    except PolicyQAError as err:  # a callback's error would replace the page: say it in the sidebar instead
+        st.session_state["keep_error"] = err.ja
         return
-    entry = service.feedback_for(
-        turn["answer"], RATINGS[value], conversation_id=conversation_id, turn=n, history=_history(turn)
-    )
-    kept.give_feedback(entry)
     given[n] = RATINGS[value]
     st.session_state.setdefault("explained", set()).discard(n)
 
@@ -287,7 +294,11 @@ def reasons_form(kept, service, turn: dict, conversation_id: str) -> None:
                 turn=n,
                 history=_history(turn),
             )
-            kept.give_feedback(entry)
+            try:
+                kept.give_feedback(entry)
+            except PolicyQAError as err:
+                st.error(err.ja)
+                return
             st.session_state["explained"].add(n)
             st.rerun()
 

@@ -15,6 +15,7 @@ from policyqa.present import cited_places, escape_md, feedback_csv
 
 # Words, not 👍 / 👎: without an emoji font (common on office machines) those showed as empty boxes here.
 RATING_LABELS = {"up": "高評価", "down": "低評価"}
+SHOWN = 500  # entries drawn on the page (newest first): the page stays quick however many there are
 
 
 def feedback_page() -> None:
@@ -29,13 +30,20 @@ def feedback_page() -> None:
         st.caption(err.en)
         st.stop()
     show_counts(kept.counts())
-    entries = kept.feedback(**filters(kept))
+    chosen = filters(kept)
+    entries = kept.feedback(**chosen, limit=SHOWN)
     if not entries:
         st.info("該当するフィードバックはありません。")
         return
+    if len(entries) == SHOWN:
+        st.caption(f"新しい {SHOWN} 件を表示しています（CSV にはすべて含まれます）")
     st.dataframe([row(f) for f in entries], hide_index=True, width="stretch")
-    data = "\ufeff" + feedback_csv(entries)  # the BOM makes Excel read the file as UTF-8
-    st.download_button("CSVでダウンロード", data, file_name="policyqa-feedback.csv", mime="text/csv")
+    st.download_button(
+        "CSVでダウンロード",
+        lambda: "\ufeff" + feedback_csv(kept.feedback(**chosen)),  # the BOM makes Excel read it as UTF-8
+        file_name="policyqa-feedback.csv",
+        mime="text/csv",
+    )
     mark_section(kept, [f for f in entries if f.rating == "down"])
 
 
@@ -56,7 +64,7 @@ def filters(kept) -> dict:
     reason = reason_col.selectbox(
         "理由", [None, *REASONS], format_func=lambda r: REASONS.get(r, "すべて"), key="fb-reason"
     )
-    cited = sorted({c.get("source") or c.get("title", "") for f in kept.feedback() for c in f.citations} - {""})
+    cited = kept.cited_documents()
     document = doc_col.selectbox("引用された資料", [None, *cited], format_func=lambda d: d or "すべて", key="fb-doc")
     since = since_col.date_input("この日以降", value=None, key="fb-since")
     return {
