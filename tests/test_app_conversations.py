@@ -179,6 +179,10 @@ def test_feedback_is_kept_shown_to_the_admin_exported_and_evaluated(app_env, bro
     at.feedback[0].set_value(None)  # cleared: taken back
     _run(at)
     assert [f.turn for f in kept.feedback()] == [1]
+    at.feedback[0].set_value(1)
+    _run(at)
+    at = ask(click(at, "新しい会話"), SECOND)  # a new conversation starts with no feedback shown or asked
+    assert [f.value for f in at.feedback] == [None] and not at.checkbox
 
     monkeypatch.setenv("POLICYQA_ADMIN_PASSWORD", "s3cret")
     admin = load(page="views/feedback.py")
@@ -186,13 +190,13 @@ def test_feedback_is_kept_shown_to_the_admin_exported_and_evaluated(app_env, bro
     admin.text_input[0].input("s3cret")
     admin = click(admin, "ログイン")
     table = admin.dataframe[0].value
-    assert len(table) == 1 and list(table["ご意見"]) == ["駐車場の台数は施設案内にあるはず"]
-    assert [m.value for m in admin.metric] == ["0", "1", "0"]
+    assert len(table) == 2 and "駐車場の台数は施設案内にあるはず" in set(table["ご意見"])
+    assert [m.value for m in admin.metric] == ["1", "1", "0"]
     admin.selectbox(key="fb-reason").select("not_found")
     _run(admin)
     assert list(admin.dataframe[0].value["番号"]) == [entry.id]
     rows = list(csv.DictReader(io.StringIO(run(app_env, "feedback", "--csv").stdout)))
-    assert [(r["rating"], r["reasons"]) for r in rows] == [("down", "not_found")]
+    assert sorted((r["rating"], r["reasons"]) for r in rows) == [("down", "not_found"), ("up", "")]
 
     # the admin marks the 👎 as unanswerable (the right answer is to abstain): an evaluation question
     admin.checkbox[0].check()

@@ -152,17 +152,25 @@ def follow_url(kept, owner: str, service) -> None:
         st.query_params["c"] = current
 
 
-def open_conversation(kept, owner: str, service, conversation_id: str | None) -> None:
-    """Load a kept conversation into the page (None: a new, empty one)."""
-    turns = kept.turns(conversation_id, owner) if conversation_id else []
-    st.session_state["conversation"] = conversation_id
-    st.session_state["turns"] = [
-        {"question": t.question, "answer": service.answer_from_record(t.answer), "n": t.n} for t in turns
-    ]
-    given = kept.ratings(conversation_id) if conversation_id else {}
-    st.session_state["given"] = {n: f.rating for n, f in given.items()}
-    st.session_state["explained"] = {n for n, f in given.items() if f.reasons or f.comment}
+def start_new() -> None:
+    """An empty page: no conversation until the first question (which starts one), no feedback given."""
+    st.session_state.update(conversation=None, turns=[], given={}, explained=set())
     st.session_state.pop("confirm_delete", None)
+
+
+def open_conversation(kept, owner: str, service, conversation_id: str | None) -> None:
+    """Load a kept conversation into the page, with the feedback given on it (None: a new, empty one)."""
+    start_new()
+    if not conversation_id:
+        return
+    turns = kept.turns(conversation_id, owner)
+    given = kept.ratings(conversation_id)
+    st.session_state.update(
+        conversation=conversation_id,
+        turns=[{"question": t.question, "answer": service.answer_from_record(t.answer), "n": t.n} for t in turns],
+        given={n: f.rating for n, f in given.items()},
+        explained={n for n, f in given.items() if f.reasons or f.comment},
+    )
 
 
 def keep_turn(kept, owner: str, service, turn: dict) -> None:
@@ -180,12 +188,12 @@ def keep_turn(kept, owner: str, service, turn: dict) -> None:
 
 
 def _go(conversation_id: str | None) -> None:
+    """Open a conversation by its URL on the next run, or (None) start a new one now."""
     if conversation_id:
         st.query_params["c"] = conversation_id
     else:
         st.query_params.pop("c", None)
-        st.session_state["conversation"] = None
-        st.session_state["turns"] = []
+        start_new()
     st.rerun()
 
 
