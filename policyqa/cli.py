@@ -369,6 +369,44 @@ def feedback(ctx, as_csv, since, reason, document) -> None:
             click.echo(f"  comment: {terminal_text(f.comment)}")
 
 
+# --- users ---------------------------------------------------------------------------------------
+@main.group()
+def users() -> None:
+    """Users who sign in to the app (the file POLICYQA_USERS names)."""
+
+
+def _users_file(ctx) -> Path:
+    path = ctx.obj["settings"].users_file
+    if path is None:
+        raise click.UsageError("set POLICYQA_USERS to the users file (it is created by the first `users add`)")
+    return path
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="May use the library and feedback pages.")
+@click.password_option(help="Asked for (twice) when not given.")
+@click.pass_context
+@_fail_cleanly
+def users_add(ctx, name: str, admin: bool, password: str) -> None:
+    """Add a user, or give an existing one a new password and role (the password is stored bcrypt-hashed)."""
+    from policyqa.users import save_user
+
+    user = save_user(_users_file(ctx), name, "admin" if admin else "user", password)
+    click.echo(f"saved {user.name} ({user.role}) in {_users_file(ctx)}")
+
+
+@users.command("list")
+@click.pass_context
+@_fail_cleanly
+def users_list(ctx) -> None:
+    """List the users and their roles."""
+    from policyqa.users import load_users
+
+    for user in load_users(_users_file(ctx)).values():
+        click.echo(f"{user.name}\t{user.role}")
+
+
 # --- eval ----------------------------------------------------------------------------------------
 @main.command("eval")
 @click.argument("qa_file", required=False, type=click.Path(exists=True, path_type=Path))

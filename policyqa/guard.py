@@ -35,8 +35,9 @@ def wait_after(failures: int) -> float:
 class LoginThrottle:
     """Failed attempts per key ("session:…", "client:…"); thread-safe (sessions run in threads of one process)."""
 
-    def __init__(self, clock: Callable[[], float] | None = None):
+    def __init__(self, clock: Callable[[], float] | None = None, what: str = "library password"):
         self._clock = clock
+        self._what = what
         self._lock = threading.Lock()
         self._failures: dict[str, tuple[int, float]] = {}  # key → (failures in a row, time of the last one)
 
@@ -62,7 +63,7 @@ class LoginThrottle:
                 counts.append(n)
         failures = max(counts, default=1)
         wait = wait_after(failures)
-        LOG.warning("library password: failed attempt %d in a row (%s); next attempt in %.0f s", failures, who, wait)
+        LOG.warning("%s: failed attempt %d in a row (%s); next attempt in %.0f s", self._what, failures, who, wait)
         return wait
 
     def succeeded(self, keys: Sequence[str]) -> None:
@@ -100,10 +101,12 @@ def attempt_keys(session_token: str, address: str | None) -> list[str]:
 def admin_ok(settings) -> bool:
     """The admin password form (library and feedback pages; one login serves both). After a failed attempt the
     next one waits (1 s, doubling to 60 s) for this session and this client address alike, and each failure is
-    logged without what was typed. True when no password is configured or this session has logged in."""
+    logged without what was typed. True when no password is configured, this session has logged in, or its
+    signed-in user has the admin role (POLICYQA_USERS)."""
     import streamlit as st
 
-    if not settings.admin_password or st.session_state.get("admin_ok"):
+    user = st.session_state.get("user")
+    if not settings.admin_password or st.session_state.get("admin_ok") or (user and user.is_admin):
         return True
     session = st.session_state.setdefault("admin_session", secrets.token_hex(8))
     address = client_address()
@@ -151,6 +154,14 @@ def owner_of(token: str) -> str:
     return hashlib.sha256(f"policyqa-browser:{token}".encode()).hexdigest()
 
 
+def conversation_owner() -> str:
+    """Who this session's conversations belong to: its signed-in user (POLICYQA_USERS), else its browser."""
+    import streamlit as st
+
+    user = st.session_state.get("user")
+    return f"user:{user.name}" if user else browser_owner()
+
+
 def browser_owner() -> str:
     """Who this session's conversations belong to: the hash of the browser's id (from its cookie, else a new one
     kept in the session and written to the cookie by the page)."""
@@ -162,3 +173,41 @@ def browser_owner() -> str:
         cookie = f"{BROWSER_COOKIE}={token}; Path=/; Max-Age={COOKIE_MAX_AGE_S}; SameSite=Strict"
         st.html(f"<script>document.cookie = {cookie!r};</script>", unsafe_allow_javascript=True, width="content")
     return owner_of(token)
+
+
+# --- signing in (POLICYQA_USERS) ------------------------------------------------------------------------
+SIGN_INS = LoginThrottle(what="sign-in")  # failures per session, client address and user name; one per process
+
+
+def signed_in(settings):
+    """The signed-in user of this session, after the sign-in form when there is none yet (None until then).
+    A wrong name and a wrong password get the same message and the same growing wait."""
+    import streamlit as st
+
+    from policyqa.users import check_password, load_users
+
+    if st.session_state.get("user"):
+        return st.session_state["user"]
+    session = st.session_state.setdefault("admin_session", secrets.token_hex(8))
+    address = client_address()
+    box = st.empty()  # emptied once signed in: the page goes on in the same run
+    with box.form("sign-in"):
+        st.subheader("サインイン")
+        name = st.text_input("利用者名")
+        password = st.text_input("パスワード", type="password")
+        if not st.form_submit_button("サインイン"):
+            return None
+    keys = [*attempt_keys(session, address), f"user:{name}"]
+    wait = SIGN_INS.wait_s(keys)
+    if wait > 0:
+        st.warning(f"サインインの失敗が続いたため、あと {math.ceil(wait)} 秒待ってからお試しください")
+        return None
+    user = check_password(load_users(settings.users_file), name, password)
+    if user is None:
+        wait = SIGN_INS.failed(keys, who=f"user name {name!r}, client {address or 'this machine'}, session {session}")
+        st.error(f"利用者名またはパスワードが違います（次は {math.ceil(wait)} 秒後から試せます）")
+        return None
+    SIGN_INS.succeeded(keys)
+    st.session_state["user"] = user
+    box.empty()
+    return user

@@ -35,6 +35,7 @@ class Settings:
     llm_api_key: str | None = None
     llm_timeout_s: float = 60.0
     embed_dim: int | None = None
+    users_file: Path | None = None  # POLICYQA_USERS: sign-in and per-user conversations (policyqa.users)
     shared_dir: Path = Path("..") / "shared"  # the project's shared folder: dev set and external benchmarks
 
     @property
@@ -66,5 +67,6 @@ class Settings:
             llm_api_key=env.get("POLICYQA_LLM_API_KEY") or None,
             llm_timeout_s=float(env.get("POLICYQA_LLM_TIMEOUT") or 60),
             embed_dim=int(env["POLICYQA_EMBED_DIM"]) if env.get("POLICYQA_EMBED_DIM") else None,
+            users_file=Path(env["POLICYQA_USERS"]).expanduser() if env.get("POLICYQA_USERS") else None,
             shared_dir=Path(env.get("POLICYQA_SHARED_DIR") or Path("..") / "shared").expanduser(),
         )

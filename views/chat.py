@@ -9,7 +9,7 @@ import streamlit as st
 
 from basics.errors import PolicyQAError
 from policyqa.conversations import REASONS
-from policyqa.guard import browser_owner
+from policyqa.guard import conversation_owner
 from policyqa.present import escape_md, export_markdown, highlighted_passage, page_pdf
 from policyqa.service import NOT_FOUND
 
@@ -81,7 +81,7 @@ def chat_page() -> None:
         "検索する資料", options=list(titles), format_func=titles.get, placeholder="すべての資料"
     )
     with st.sidebar:  # the cookie's one-line script goes where it takes no room from the conversation
-        owner = browser_owner()
+        owner = conversation_owner()
     kept = kept_conversations(service)
     if kept:
         follow_url(kept, owner, service)
