@@ -281,7 +281,7 @@ class Conversations:
     @staticmethod
     def _not_found(conversation_id: str) -> PolicyQAError:
         return PolicyQAError(
-            "この会話は見つかりません（削除されたか、別のブラウザーで始められた会話です）",
+            "この会話は見つかりません（削除されたか、別のブラウザーか別の利用者の会話です）",
             f"conversation {conversation_id} not found (deleted, or started in another browser)",
             code=ErrorCode.NOT_FOUND,
         )
@@ -331,7 +331,13 @@ class Conversations:
             row[name] = list(row[name]) if isinstance(row[name], tuple) else row[name]
         columns = [c for c in row if c not in ("id", "marked_at", "answerable", "evidence", "answer_keys")]
         values = [json.dumps(row[c], ensure_ascii=False) if c in _JSON_FIELDS else row[c] for c in columns]
-        updates = ", ".join(f"{c} = excluded.{c}" for c in ("rating", "reasons", "comment", "created_at"))
+        # The same rating given again without reasons (the 👎 itself, sent again by a page that reran) keeps the
+        # reasons and comment already given for it; a new rating starts afresh.
+        same = "excluded.rating = feedback.rating AND excluded.reasons = '[]' AND excluded.comment = ''"
+        updates = ", ".join(
+            [f"{c} = CASE WHEN {same} THEN feedback.{c} ELSE excluded.{c} END" for c in ("reasons", "comment")]
+            + [f"{c} = excluded.{c}" for c in ("rating", "created_at")]
+        )
         with self._write() as db:
             return db.execute(
                 f"INSERT INTO feedback ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"

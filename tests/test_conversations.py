@@ -122,6 +122,10 @@ def test_feedback_keeps_the_answer_its_citations_and_settings(guide_service):
     assert cited["page"] == answer.citations[0].page and cited["doc_id"] == answer.citations[0].doc_id
     assert got.settings["embed_model"] == "policyqa-hash" and got.settings["llm"] is False
     assert got.settings["min_similarity"] == guide_service.min_similarity
+    # the 👎 given again without reasons keeps the reasons given with it
+    kept.give_feedback(guide_service.feedback_for(answer, "down", conversation_id=c.id, turn=n))
+    [again] = kept.feedback()
+    assert again.reasons == ("wrong_answer", "not_found") and again.comment == "60日ではなく30日のはず"
     # a change of mind replaces the entry for that turn rather than adding one
     kept.give_feedback(guide_service.feedback_for(answer, "up", conversation_id=c.id, turn=n))
     [changed] = kept.feedback()

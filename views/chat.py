@@ -140,11 +140,12 @@ def kept_conversations(service):
 
 def follow_url(kept, owner: str, service) -> None:
     """Keep the page and its `?c=<id>` in step: a URL naming another conversation opens it (if it is this
-    browser's); an open conversation is written into the URL, so reloading or bookmarking the page reopens it."""
+    browser's or user's); an open conversation is written into the URL, so reloading or bookmarking the page
+    reopens it."""
     wanted, current = st.query_params.get("c"), st.session_state.get("conversation")
     if wanted and wanted != current:
         if kept.get(wanted, owner) is None:
-            st.warning("この会話は見つかりません（削除されたか、別のブラウザーで始められた会話です）")
+            st.warning("この会話は見つかりません（削除されたか、別のブラウザーか別の利用者の会話です）")
             del st.query_params["c"]
             wanted = None
         open_conversation(kept, owner, service, wanted)
@@ -218,7 +219,7 @@ def conversation_sidebar(kept, owner: str) -> None:
 
 
 def manage_conversation(kept, owner: str, current: str) -> None:
-    with st.sidebar.expander("この会話の名前の変更・削除"):
+    with st.sidebar.expander("この会話の名前の変更・削除", key=f"manage-{current}"):
         conversation = kept.get(current, owner)
         name = st.text_input("名前", value=conversation.title if conversation else "", key=f"name-{current}")
         if st.button("名前を変更", key=f"rename-{current}"):
@@ -229,19 +230,25 @@ def manage_conversation(kept, owner: str, current: str) -> None:
                 st.error(err.ja)
         if st.button("この会話を削除", key=f"delete-{current}"):
             st.session_state["confirm_delete"] = current
-        if st.session_state.get("confirm_delete") == current:
-            st.warning("この会話を削除します。元に戻せません。よろしいですか？")
-            yes, no = st.columns(2)
-            if yes.button("削除する", type="primary", key=f"delete-yes-{current}"):
-                st.session_state.pop("confirm_delete")
-                try:
-                    kept.delete(current, owner)
-                except PolicyQAError as err:  # already deleted in another tab, or the file cannot be written
-                    st.session_state["keep_error"] = err.ja
-                _go(None)
-            if no.button("やめる", key=f"delete-no-{current}"):
-                st.session_state.pop("confirm_delete")
-                st.rerun()
+    if st.session_state.get("confirm_delete") == current:
+        confirm_delete(kept, owner, current)
+
+
+def confirm_delete(kept, owner: str, current: str) -> None:
+    """Below the expander, not in it: a rerun that closes the expander must not hide the question."""
+    bar = st.sidebar
+    bar.warning("この会話を削除します。元に戻せません。よろしいですか？")
+    yes, no = bar.columns(2)
+    if yes.button("削除する", type="primary", key=f"delete-yes-{current}"):
+        st.session_state.pop("confirm_delete")
+        try:
+            kept.delete(current, owner)
+        except PolicyQAError as err:  # already deleted in another tab, or the file cannot be written
+            st.session_state["keep_error"] = err.ja
+        _go(None)
+    if no.button("やめる", key=f"delete-no-{current}"):
+        st.session_state.pop("confirm_delete")
+        st.rerun()
 
 
 # --- feedback -------------------------------------------------------------------------------------------
