@@ -8,6 +8,7 @@ a conversation names its owner, so one browser never sees another's. Feedback is
 (question, what was searched, answer, citations, the settings that shaped it): it stays when its conversation
 is deleted, for whoever keeps the documents. Nothing here leaves the machine.
 
+Stores plain JSON values: the service turns answers into them and back (Service.answer_record, feedback_for).
 Does not hold the answers' documents: a turn keeps its citations' text as it was shown.
 """
 
@@ -468,54 +469,3 @@ def parse_since(value: str) -> str:
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
     return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# --- an answer as a turn keeps it -------------------------------------------------------------------
-def answer_record(answer) -> dict:
-    """An answer.types.Answer as plain JSON values (everything the page shows and the export writes)."""
-    record = asdict(answer)
-    record.pop("timings", None)
-    return record
-
-
-def answer_from_record(record: dict):
-    """The Answer a turn kept (answer_record's inverse)."""
-    from answer.types import Answer, Citation
-    from index.search import Hit
-    from ingest.chunk import Chunk
-
-    citations = tuple(
-        Citation(**{**c, "spans": tuple(tuple(s) for s in c["spans"])}) for c in record.get("citations", ())
-    )
-    related = tuple(Hit(**{**h, "chunk": Chunk(**h["chunk"])}) for h in record.get("related", ()))
-    fields = {k: v for k, v in record.items() if k not in ("citations", "related", "unsupported")}
-    return Answer(**fields, citations=citations, related=related, unsupported=tuple(record.get("unsupported", ())))
-
-
-def feedback_for(answer, rating: str, versions: dict[str, tuple[str, int]], settings: dict, **extra) -> Feedback:
-    """A Feedback for an answer: its citations with each document's source file and version
-    (`versions`: doc_id → (source, version) of the documents as they are now)."""
-    citations = tuple(
-        {
-            "n": c.n,
-            "doc_id": c.doc_id,
-            "title": c.doc_title,
-            "source": versions.get(c.doc_id, ("", 0))[0],
-            "version": versions.get(c.doc_id, ("", 0))[1],
-            "page": c.page,
-            "page_label": c.page_label,
-            "chunk_id": c.chunk_id,
-            "quote": c.quote,
-        }
-        for c in answer.citations
-    )
-    return Feedback(
-        rating=rating,
-        question=answer.question,
-        searched=answer.searched,
-        answer=answer.text,
-        abstained=answer.abstained,
-        citations=citations,
-        settings=settings,
-        **extra,
-    )

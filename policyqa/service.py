@@ -334,24 +334,59 @@ class Service:
             "llm_model": s.llm_model if s.llm_url else None,
         }
 
-    def feedback_for(self, answer, rating: str, **extra):
-        """A Feedback on `answer` with its documents' current file names and versions and answer_settings()."""
-        from policyqa.conversations import feedback_for
+    def feedback_for(self, answer: Answer, rating: str, **extra):
+        """A Feedback on `answer`: its citations with each document's current file name and version, and
+        answer_settings(); `extra`: Feedback's other fields (reasons, comment, conversation_id, turn, history)."""
+        from policyqa.conversations import Feedback
 
         versions = {r.doc_id: (r.source, r.version) for r in self.documents()}
-        return feedback_for(answer, rating, versions, self.answer_settings(), **extra)
+        citations = tuple(
+            {
+                "n": c.n,
+                "doc_id": c.doc_id,
+                "title": c.doc_title,
+                "source": versions.get(c.doc_id, ("", 0))[0],
+                "version": versions.get(c.doc_id, ("", 0))[1],
+                "page": c.page,
+                "page_label": c.page_label,
+                "chunk_id": c.chunk_id,
+                "quote": c.quote,
+            }
+            for c in answer.citations
+        )
+        return Feedback(
+            rating=rating,
+            question=answer.question,
+            searched=answer.searched,
+            answer=answer.text,
+            abstained=answer.abstained,
+            citations=citations,
+            settings=self.answer_settings(),
+            **extra,
+        )
 
     @staticmethod
-    def answer_record(answer) -> dict:
-        from policyqa.conversations import answer_record
+    def answer_record(answer: Answer) -> dict:
+        """An answer as plain JSON values, as a kept turn stores it (everything the page shows and the export
+        writes; not its timings)."""
+        from dataclasses import asdict
 
-        return answer_record(answer)
+        record = asdict(answer)
+        record.pop("timings", None)
+        return record
 
     @staticmethod
     def answer_from_record(record: dict) -> Answer:
-        from policyqa.conversations import answer_from_record
+        """The Answer a kept turn stored (answer_record's inverse)."""
+        from answer.types import Citation
+        from ingest.chunk import Chunk
 
-        return answer_from_record(record)
+        citations = tuple(
+            Citation(**{**c, "spans": tuple(tuple(s) for s in c["spans"])}) for c in record.get("citations", ())
+        )
+        related = tuple(Hit(**{**h, "chunk": Chunk(**h["chunk"])}) for h in record.get("related", ()))
+        fields = {k: v for k, v in record.items() if k not in ("citations", "related", "unsupported")}
+        return Answer(**fields, citations=citations, related=related, unsupported=tuple(record.get("unsupported", ())))
 
     # --- evaluation -----------------------------------------------------------------------------------
     def model_reply(self, question: str, k: int = LLM_PASSAGES) -> Iterator[str]:
