@@ -26,7 +26,10 @@ from pathlib import Path
 from basics.errors import ErrorCode, PolicyQAError, StoreError
 
 FILE_NAME = "conversations.sqlite3"
-BUSY_TIMEOUT_MS = 10_000  # a write transaction here takes < 5 ms; 10 s of others' writes means something is wrong
+# Measured on this project's 2-core VM (loaded): a write (one turn, one feedback) 34 ms median, nearly all of it
+# the fsync of the commit (0.8 ms on tmpfs); listing 50 of one owner's 10,000 conversations 12 ms; the newest 500
+# of 20,000 feedback entries 47 ms, all 20,000 2.9 s (the admin page draws 500). One write per question or 👍/👎.
+BUSY_TIMEOUT_MS = 10_000  # far beyond any one write here: 10 s of others' writes means something is wrong
 TITLE_CHARS = 120  # a title (the first question, or a rename) is cut here: it is a sidebar line
 COMMENT_CHARS = 2_000
 LIST_LIMIT = 50  # conversations listed per owner (newest first): the sidebar stays short and the query bounded
