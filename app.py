@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from basics.errors import PolicyQAError
+from policyqa.guard import signed_in
 from policyqa.settings import Settings
 
 st.set_page_config(page_title="カーボン・オフセット資料QA", page_icon="📄", layout="wide")
@@ -51,10 +52,23 @@ def main() -> None:
     except PolicyQAError as err:
         _fail(err)
     st.session_state["settings"] = settings
+    user = None
+    if settings.users_file:
+        try:
+            user = signed_in(settings)
+        except PolicyQAError as err:  # the users file cannot be read or is malformed
+            _fail(err)
+        if user is None:
+            st.stop()
+        st.sidebar.caption(f"{user.name}（{'管理者' if user.is_admin else '利用者'}）")
+        if st.sidebar.button("サインアウト"):
+            st.session_state.clear()
+            st.rerun()
     # Material icons ship with Streamlit's frontend: emoji showed as empty boxes without an emoji font.
     pages = [st.Page("views/chat.py", title="質問", icon=":material/chat:", default=True)]
-    if not settings.read_only:
+    if not settings.read_only and (user is None or user.is_admin):
         pages.append(st.Page("views/library.py", title="資料の管理", icon=":material/library_books:"))
+        pages.append(st.Page("views/feedback.py", title="フィードバック", icon=":material/feedback:"))
     st.navigation(pages).run()
 
 

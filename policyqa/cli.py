@@ -420,6 +420,74 @@ def ask(ctx, question, as_json, questions, docs, version, as_of) -> None:
         _print_answer(answer)
 
 
+# --- feedback ------------------------------------------------------------------------------------
+@main.command()
+@click.option("--csv", "as_csv", is_flag=True, help="Every field as CSV (reasons joined by ';', lists as JSON).")
+@click.option("--since", default=None, help="Only feedback given on or after this date (YYYY-MM-DD, UTC).")
+@click.option("--reason", type=click.Choice(["wrong_answer", "wrong_source", "not_found", "other"]), default=None)
+@click.option("--doc", "document", default=None, help="Only answers citing this document (file name, title or id).")
+@click.pass_context
+@_fail_cleanly
+def feedback(ctx, as_csv, since, reason, document) -> None:
+    """List the 👍 / 👎 given on answers in the app, newest first (kept in DATA_DIR/conversations.sqlite3)."""
+    from policyqa.conversations import REASONS
+    from policyqa.present import cited_places, feedback_csv
+
+    entries = _service(ctx).conversations.feedback(since=since, reason=reason, document=document)
+    if as_csv:
+        click.echo(feedback_csv(entries), nl=False)
+        return
+    if not entries:
+        click.echo("no feedback")
+    for f in entries:
+        mark = "👍" if f.rating == "up" else "👎"
+        why = "、".join(REASONS[r] for r in f.reasons)
+        marked = " · marked" if f.marked else ""
+        click.echo(f"#{f.id} {mark} {f.created_at} {terminal_text(why)}{marked}")
+        click.echo(f"  Q: {terminal_text(f.question)}\n  A: {terminal_text(f.answer[:120])}")
+        click.echo(f"  cited: {terminal_text(cited_places(f.citations))}")
+        if f.comment:
+            click.echo(f"  comment: {terminal_text(f.comment)}")
+
+
+# --- users ---------------------------------------------------------------------------------------
+@main.group()
+def users() -> None:
+    """Users who sign in to the app (the file POLICYQA_USERS names)."""
+
+
+def _users_file(ctx) -> Path:
+    path = ctx.obj["settings"].users_file
+    if path is None:
+        raise click.UsageError("set POLICYQA_USERS to the users file (it is created by the first `users add`)")
+    return path
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="May use the library and feedback pages.")
+@click.password_option(help="Asked for (twice) when not given.")
+@click.pass_context
+@_fail_cleanly
+def users_add(ctx, name: str, admin: bool, password: str) -> None:
+    """Add a user, or give an existing one a new password and role (the password is stored bcrypt-hashed)."""
+    from policyqa.users import save_user
+
+    user = save_user(_users_file(ctx), name, "admin" if admin else "user", password)
+    click.echo(f"saved {user.name} ({user.role}) in {_users_file(ctx)}")
+
+
+@users.command("list")
+@click.pass_context
+@_fail_cleanly
+def users_list(ctx) -> None:
+    """List the users and their roles."""
+    from policyqa.users import load_users
+
+    for user in load_users(_users_file(ctx)).values():
+        click.echo(f"{user.name}\t{user.role}")
+
+
 # --- eval ----------------------------------------------------------------------------------------
 @main.command("eval")
 @click.argument("qa_file", required=False, type=click.Path(exists=True, path_type=Path))
@@ -440,20 +508,39 @@ def ask(ctx, question, as_json, questions, docs, version, as_of) -> None:
     help="JSQuAD: folder for its own store (kept and reused; default: a temporary folder).",
 )
 @click.option("--misses", is_flag=True, help="JSQuAD: list every question whose answer missed.")
+@click.option(
+    "--from-feedback",
+    "from_feedback",
+    is_flag=True,
+    help="Score the 👎 answers an admin has marked (the app's feedback).",
+)
 @click.pass_context
 @_fail_cleanly
-def eval_command(ctx, qa_file, as_json, plot_path, modes, jsquad, sample, store_dir, misses) -> None:
-    """Measure retrieval (recall@k, MRR@10 per mode) and answers (accuracy, abstention) on QA_FILE, or with
-    --jsquad on an external benchmark in a store of its own (your library is not touched)."""
-    from policyqa.evaluate import evaluate, format_report, load_questions, plot
+def eval_command(ctx, qa_file, as_json, plot_path, modes, jsquad, sample, store_dir, misses, from_feedback) -> None:
+    """Measure retrieval (recall@k, MRR@10 per mode) and answers (accuracy, abstention) on QA_FILE, with
+    --from-feedback on the questions of marked feedback, or with --jsquad on an external benchmark in a store
+    of its own (your library is not touched)."""
+    from policyqa.evaluate import evaluate, format_report, load_questions, plot, questions_from_feedback
 
     mode_list = tuple(m.strip() for m in modes.split(","))
     if jsquad:
         _eval_jsquad(ctx, sample, store_dir, as_json, misses)
         return
-    if qa_file is None:
-        raise click.UsageError("give a QA_FILE or --jsquad")
-    report = evaluate(_service(ctx), load_questions(qa_file), modes=mode_list)
+    if from_feedback:
+        questions = questions_from_feedback(_service(ctx).conversations.feedback(marked=True))
+        if ctx.get_parameter_source("modes") == click.core.ParameterSource.DEFAULT:
+            mode_list = ("hybrid",)  # what the app answers with; the baseline would embed every stored file again
+        if not questions:
+            raise PolicyQAError(
+                "評価に使える印付きのフィードバックがありません（管理者が「フィードバック」画面で正しい根拠を付けたもの）",
+                "no marked feedback to evaluate (an admin marks 👎 entries with the right passage in the app)",
+                code=ErrorCode.NOT_FOUND,
+            )
+    elif qa_file is None:
+        raise click.UsageError("give a QA_FILE, --from-feedback or --jsquad")
+    else:
+        questions = load_questions(qa_file)
+    report = evaluate(_service(ctx), questions, modes=mode_list)
     click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if as_json else format_report(report))
     if plot_path:
         plot(report, plot_path)

@@ -46,6 +46,25 @@ def load_questions(path: Path) -> list[Question]:
     ]
 
 
+def questions_from_feedback(entries) -> list[Question]:
+    """Evaluation questions from feedback an admin has marked (policyqa.conversations.Conversations.mark): the
+    question as it was asked (with its conversation's earlier questions), the passage that answers it and the
+    words its answer must hold, or an unanswerable question when the documents do not answer it. Unmarked
+    entries are left out: a 👎 alone does not say what the right answer is."""
+    return [
+        Question(
+            id=f"feedback-{f.id}",
+            question=f.question,
+            evidence=tuple(f.evidence),
+            answer_keys=tuple(f.answer_keys),
+            answerable=bool(f.answerable),
+            history=tuple(f.history),
+        )
+        for f in entries
+        if f.marked
+    ]
+
+
 @dataclass
 class ModeResult:
     mode: str

@@ -1,5 +1,5 @@
 """What the app shows, as plain functions: escaping of untrusted document text, the highlighted passage,
-the cited page cut out of its PDF, Japanese labels, and the Markdown export of a conversation.
+Japanese labels, the Markdown export of a conversation, versions and diffs, and feedback as CSV.
 
 Document text and file names are untrusted: everything from a document is escaped before it is shown,
 so a PDF containing `<script>` or a Markdown link renders as the characters it contains.
@@ -8,6 +8,7 @@ so a PDF containing `<script>` or a Markdown link renders as the characters it c
 from __future__ import annotations
 
 import html
+import io
 import re
 import unicodedata
 
@@ -183,3 +184,62 @@ def diff_lines(diff) -> list[str]:
         lines += [f"  - {c.text}  (p.{_page(c.page_from)} → p.{_page(c.page_to)})" for c in s.removed]
         lines += [f"  + {c.text}  (p.{_page(c.page_from)} → p.{_page(c.page_to)})" for c in s.added]
     return lines
+
+
+# --- feedback, for the admin page and `policyqa feedback` ---------------------------------------------
+FEEDBACK_COLUMNS = (
+    "id",
+    "created_at",
+    "rating",
+    "reasons",
+    "comment",
+    "question",
+    "history",
+    "searched",
+    "answer",
+    "abstained",
+    "citations",
+    "settings",
+    "conversation_id",
+    "turn",
+    "marked_at",
+    "answerable",
+    "evidence",
+    "answer_keys",
+)
+# A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(…) in a question would run in
+# Excel): such cells get a leading apostrophe, which spreadsheets show as text and do not display.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    import json
+
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def feedback_csv(entries) -> str:
+    """Feedback entries as CSV (one row each; reasons joined by ';', lists and settings as JSON)."""
+    import csv
+    from dataclasses import asdict
+
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(FEEDBACK_COLUMNS)
+    for entry in entries:
+        row = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(entry).items()}
+        row["reasons"] = ";".join(entry.reasons)
+        writer.writerow([_csv_cell(row[c]) for c in FEEDBACK_COLUMNS])
+    return buf.getvalue()
+
+
+def cited_places(citations) -> str:
+    """Where a kept answer's citations point: 'guide.pdf v2 p.4' per cited document page."""
+    places = (
+        f"{c.get('source') or c.get('title', '')} v{c.get('version', '?')} p.{c.get('page_label') or c.get('page')}"
+        for c in citations
+    )
+    return ", ".join(dict.fromkeys(places)) or "-"

@@ -145,6 +145,7 @@ class Service:
         self._library: Library | None = None
         self._diffs: dict[tuple[str, str], VersionDiff] = {}  # (earlier doc_id, later doc_id) → what changed
         self._pinned = None  # (versions chosen, PinnedSearch over them): the last search pinned to versions
+        self._conversations = None
 
     # --- components, built on first use -----------------------------------------------------------
     @property
@@ -464,6 +465,84 @@ class Service:
         library = self._light_library()
         with library.writing(wait_s=wait_s):
             return library.remove(ref) if version is None else library.remove_version(ref, version)
+
+    # --- kept conversations and feedback (policyqa.conversations) ------------------------------------
+    @property
+    def conversations(self):
+        """The conversations and feedback kept in DATA_DIR/conversations.sqlite3, opened on first use. Written
+        in read-only mode too: that mode protects the document store, not what people say. Loads no model."""
+        from policyqa.conversations import FILE_NAME, Conversations
+
+        with self._lock:
+            if self._conversations is None:
+                self._conversations = Conversations(self.data_dir / FILE_NAME)
+            return self._conversations
+
+    def answer_settings(self) -> dict:
+        """The settings that shape an answer, as kept with feedback on it."""
+        s = self.settings
+        return {
+            "embed_model": self.embedder.model_id,
+            "embed_dim": s.embed_dim,
+            "chunk_chars": s.chunk_chars,
+            "min_similarity": self.min_similarity,
+            "llm": bool(s.llm_url),
+            "llm_model": s.llm_model if s.llm_url else None,
+        }
+
+    def feedback_for(self, answer: Answer, rating: str, **extra):
+        """A Feedback on `answer`: its citations with each document's current file name and version, and
+        answer_settings(); `extra`: Feedback's other fields (reasons, comment, conversation_id, turn, history)."""
+        from policyqa.conversations import Feedback
+
+        versions = {r.doc_id: (r.source, r.version) for r in self.documents()}
+        citations = tuple(
+            {
+                "n": c.n,
+                "doc_id": c.doc_id,
+                "title": c.doc_title,
+                "source": versions.get(c.doc_id, ("", 0))[0],
+                "version": versions.get(c.doc_id, ("", 0))[1],
+                "page": c.page,
+                "page_label": c.page_label,
+                "chunk_id": c.chunk_id,
+                "quote": c.quote,
+            }
+            for c in answer.citations
+        )
+        return Feedback(
+            rating=rating,
+            question=answer.question,
+            searched=answer.searched,
+            answer=answer.text,
+            abstained=answer.abstained,
+            citations=citations,
+            settings=self.answer_settings(),
+            **extra,
+        )
+
+    @staticmethod
+    def answer_record(answer: Answer) -> dict:
+        """An answer as plain JSON values, as a kept turn stores it (everything the page shows and the export
+        writes; not its timings)."""
+        from dataclasses import asdict
+
+        record = asdict(answer)
+        record.pop("timings", None)
+        return record
+
+    @staticmethod
+    def answer_from_record(record: dict) -> Answer:
+        """The Answer a kept turn stored (answer_record's inverse)."""
+        from answer.types import Citation
+        from ingest.chunk import Chunk
+
+        citations = tuple(
+            Citation(**{**c, "spans": tuple(tuple(s) for s in c["spans"])}) for c in record.get("citations", ())
+        )
+        related = tuple(Hit(**{**h, "chunk": Chunk(**h["chunk"])}) for h in record.get("related", ()))
+        fields = {k: v for k, v in record.items() if k not in ("citations", "related", "unsupported")}
+        return Answer(**fields, citations=citations, related=related, unsupported=tuple(record.get("unsupported", ())))
 
     # --- evaluation -----------------------------------------------------------------------------------
     def model_reply(self, question: str, k: int = LLM_PASSAGES) -> Iterator[str]:

@@ -42,6 +42,7 @@ class Settings:
     llm_timeout_s: float = 60.0
     embed_dim: int | None = None
     disk_margin_mb: int = 64  # free space kept beyond an ingest's estimated need (see index.space)
+    users_file: Path | None = None  # POLICYQA_USERS: sign-in and per-user conversations (policyqa.users)
     shared_dir: Path = Path("..") / "shared"  # the project's shared folder: dev set and external benchmarks
     ingest_max_work_mb: float | None = 32.0  # content the pages of one file may draw in all (ingest.budget)
     ingest_max_seconds: float | None = 300.0  # wall time to read one file
@@ -76,6 +77,7 @@ class Settings:
             llm_timeout_s=float(env.get("POLICYQA_LLM_TIMEOUT") or 60),
             embed_dim=int(env["POLICYQA_EMBED_DIM"]) if env.get("POLICYQA_EMBED_DIM") else None,
             disk_margin_mb=int(env.get("POLICYQA_DISK_MARGIN_MB") or 64),
+            users_file=Path(env["POLICYQA_USERS"]).expanduser() if env.get("POLICYQA_USERS") else None,
             shared_dir=Path(env.get("POLICYQA_SHARED_DIR") or Path("..") / "shared").expanduser(),
             ingest_max_work_mb=_limit(env.get("POLICYQA_INGEST_MAX_WORK_MB"), 32.0),
             ingest_max_seconds=_limit(env.get("POLICYQA_INGEST_MAX_SECONDS"), 300.0),

@@ -150,3 +150,51 @@ def yellow_pixels(png: bytes, box: tuple[float, float, float, float] | None = No
     if box is not None:
         image = image.crop(tuple(int(v) for v in box))
     return sum(1 for r, g, b in image.getdata() if r > 200 and g > 180 and b < 190)
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's (Playwright's own browser download does not work offline)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(env: dict[str, str], timeout_s: float = 90) -> Iterator[str]:
+    """`streamlit run app.py` on a free local port with `env`, until the block ends; yields its URL once
+    /_stcore/health answers."""
+    import urllib.request
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd += ["--server.address", "127.0.0.1", "--server.port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not answer /_stcore/health within {timeout_s:.0f} s") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -3,9 +3,10 @@
 Layers, bottom to top:
   0  basics/ (errors, Japanese text helpers) and prompts/ (data)
   1  ingest/      2  index/      3  answer/
-  4  the service floor: policyqa/__init__.py, policyqa/service.py, policyqa/settings.py, policyqa/testing/
-  5  edges: policyqa/cli.py, policyqa/evaluate.py, policyqa/guard.py, policyqa/present.py, app.py, views/,
-     eval/, bench/
+  4  the service floor: policyqa/__init__.py, policyqa/service.py, policyqa/settings.py, policyqa/conversations.py,
+     policyqa/testing/
+  5  edges: policyqa/cli.py, policyqa/evaluate.py, policyqa/guard.py, policyqa/present.py, policyqa/users.py,
+     app.py, views/, eval/, bench/
 
 Edges import only policyqa.* and basics.* of the project (never ingest, index or answer: everything goes through
 policyqa.service). Scripts import the installed package only: no sys.path edits, no loading a file by path, no
@@ -27,8 +28,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 ROOMS = {"basics": 0, "prompts": 0, "ingest": 1, "index": 2, "answer": 3}
-FLOOR = {"policyqa", "policyqa.service", "policyqa.settings", "policyqa.testing"}  # and policyqa.testing.*
-EDGE_MODULES = {"policyqa.cli", "policyqa.evaluate", "policyqa.guard", "policyqa.present"}
+FLOOR = {
+    "policyqa",
+    "policyqa.service",
+    "policyqa.settings",
+    "policyqa.conversations",
+    "policyqa.testing",
+}  # and policyqa.testing.*
+EDGE_MODULES = {"policyqa.cli", "policyqa.evaluate", "policyqa.guard", "policyqa.present", "policyqa.users"}
 EDGE_ALLOWED = {"policyqa", "basics"}  # the project packages an edge may import
 PACKAGES = {*ROOMS, "policyqa"}  # what the wheel installs
 EDGE_DIRS = {"views", "eval", "bench"}  # folders of edge files (not packages: nothing imports them)

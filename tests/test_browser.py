@@ -1,74 +1,25 @@
 """A real browser: `streamlit run app.py` on 127.0.0.1 driven by Debian's Chromium through Playwright."""
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from helpers import yellow_pixels
+from helpers import CHROMIUM, CHROMIUM_ARGS, streamlit_server, yellow_pixels
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def served_app(sample_runtime):
-    port = _free_port()
     env = {**os.environ, "POLICYQA_DATA_DIR": str(sample_runtime.settings.data_dir)}
     env.pop("POLICYQA_EMBED_MODEL", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not answer /_stcore/health within 90 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with streamlit_server(env) as url:
+        yield url
 
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make test installs it)"
 )
@@ -80,7 +31,7 @@ def test_ask_in_the_browser_and_open_a_source_card(served_app, tmp_path):
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1600})
         page.goto(served_app, wait_until="domcontentloaded")
         box = page.locator("[data-testid=stChatInputTextArea]")
@@ -129,7 +80,7 @@ def test_a_three_turn_conversation_a_roster_row_a_standalone_question_and_a_foll
         ("それはいつ始まりましたか？", ["2008(平成20)年11月"]),
     ]
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 2000})
         page.goto(served_app, wait_until="domcontentloaded")
         for n, (question, expected) in enumerate(turns):

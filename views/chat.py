@@ -1,4 +1,5 @@
-"""The chat page: questions in, short cited answers out, with a source card per citation."""
+"""The chat page: questions in, short cited answers out, with a source card per citation; conversations kept
+per browser (sidebar: new, open, rename, delete; `?c=<id>` reopens one) and 👍 / 👎 on every answer."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import PurePath
 import streamlit as st
 
 from basics.errors import PolicyQAError
+from policyqa.conversations import REASONS
+from policyqa.guard import conversation_owner
 from policyqa.present import escape_md, export_markdown, highlighted_passage
 from policyqa.service import NOT_FOUND
 
@@ -90,14 +93,23 @@ def chat_page() -> None:
         "検索する資料", options=list(titles), format_func=titles.get, placeholder="すべての資料"
     )
     version = version_choice(service, records, chosen)
+    with st.sidebar:  # the cookie's one-line script goes where it takes no room from the conversation
+        owner = conversation_owner()
+    kept = kept_conversations(service)
+    if kept:
+        follow_url(kept, owner, service)
     turns = st.session_state.setdefault("turns", [])
     if turns:
         st.sidebar.download_button(
             "会話をエクスポート（Markdown）", export_markdown(turns), file_name="policyqa-会話.md", mime="text/markdown"
         )
+    if kept:
+        conversation_sidebar(kept, owner)
     sources = {r.doc_id: r.source for r in records}
     for i, turn in enumerate(turns):
         render_turn(turn, str(i), service, sources)
+        if kept and "n" in turn:
+            feedback_widget(kept, service, turn, st.session_state["conversation"])
     question = st.chat_input("質問を入力してください（日本語・English）")
     if not question:
         return
@@ -119,7 +131,10 @@ def chat_page() -> None:
         except PolicyQAError as err:
             st.warning(err.ja)
             return
-    turns.append({"question": question, "answer": answer})
+    turn = {"question": question, "answer": answer}
+    if kept:
+        keep_turn(kept, owner, service, turn)
+    turns.append(turn)
     # Draw the new turn through the same path as the history, so its source cards keep their state
     # (open, page shown) when a later interaction reruns the page.
     st.rerun()
@@ -137,6 +152,197 @@ def version_choice(service, records, chosen: list[str]) -> int | None:
     latest = versions[-1].number
     picked = st.sidebar.selectbox("版", list(reversed(labels)), format_func=labels.get, key=f"version-{source}")
     return None if picked == latest else picked
+
+
+# --- kept conversations ------------------------------------------------------------------------------
+def kept_conversations(service):
+    """The conversation store, or None (with a note) when it cannot be opened: the chat then works as before,
+    for this page only."""
+    try:
+        return service.conversations
+    except PolicyQAError as err:
+        st.sidebar.caption(f"会話は保存されません: {err.ja}")
+        return None
+
+
+def follow_url(kept, owner: str, service) -> None:
+    """Keep the page and its `?c=<id>` in step: a URL naming another conversation opens it (if it is this
+    browser's or user's); an open conversation is written into the URL, so reloading or bookmarking the page
+    reopens it."""
+    wanted, current = st.query_params.get("c"), st.session_state.get("conversation")
+    if wanted and wanted != current:
+        if kept.get(wanted, owner) is None:
+            st.warning("この会話は見つかりません（削除されたか、別のブラウザーか別の利用者の会話です）")
+            del st.query_params["c"]
+            wanted = None
+        open_conversation(kept, owner, service, wanted)
+    elif current and not wanted:
+        st.query_params["c"] = current
+
+
+def start_new() -> None:
+    """An empty page: no conversation until the first question (which starts one), no feedback given."""
+    st.session_state.update(conversation=None, turns=[], given={}, explained=set())
+    st.session_state.pop("confirm_delete", None)
+
+
+def open_conversation(kept, owner: str, service, conversation_id: str | None) -> None:
+    """Load a kept conversation into the page, with the feedback given on it (None: a new, empty one)."""
+    start_new()
+    if not conversation_id:
+        return
+    turns = kept.turns(conversation_id, owner)
+    given = kept.ratings(conversation_id)
+    st.session_state.update(
+        conversation=conversation_id,
+        turns=[{"question": t.question, "answer": service.answer_from_record(t.answer), "n": t.n} for t in turns],
+        given={n: f.rating for n, f in given.items()},
+        explained={n for n, f in given.items() if f.reasons or f.comment},
+    )
+
+
+def keep_turn(kept, owner: str, service, turn: dict) -> None:
+    """Store a new turn (starting a conversation, titled by its question, on the first one)."""
+    try:
+        if not st.session_state.get("conversation"):
+            conversation = kept.create(owner, turn["question"])
+            st.session_state["conversation"] = conversation.id
+            st.query_params["c"] = conversation.id
+        turn["n"] = kept.add_turn(
+            st.session_state["conversation"], owner, turn["question"], service.answer_record(turn["answer"])
+        )
+    except PolicyQAError as err:  # shown once; the turn still stays on the page
+        st.session_state["keep_error"] = err.ja
+
+
+def _go(conversation_id: str | None) -> None:
+    """Open a conversation by its URL on the next run, or (None) start a new one now."""
+    if conversation_id:
+        st.query_params["c"] = conversation_id
+    else:
+        st.query_params.pop("c", None)
+        start_new()
+    st.rerun()
+
+
+def conversation_sidebar(kept, owner: str) -> None:
+    """New conversation, the list (first question or given name, and date; newest first), rename and delete."""
+    bar = st.sidebar
+    if error := st.session_state.pop("keep_error", None):
+        bar.warning(f"会話の保存で問題がありました: {error}")
+    current = st.session_state.get("conversation")
+    if bar.button("新しい会話", icon=":material/add:", width="stretch"):
+        _go(None)
+    listed = kept.list(owner)
+    if listed:
+        bar.caption("これまでの会話")
+    for c in listed:
+        label = escape_md(f"{c.title} · {c.created_at[:10]}")
+        kind = "primary" if c.id == current else "tertiary"
+        if bar.button(label, key=f"conv-{c.id}", type=kind, width="stretch"):
+            _go(c.id)
+    if current:
+        manage_conversation(kept, owner, current)
+
+
+def manage_conversation(kept, owner: str, current: str) -> None:
+    with st.sidebar.expander("この会話の名前の変更・削除", key=f"manage-{current}"):
+        conversation = kept.get(current, owner)
+        name = st.text_input("名前", value=conversation.title if conversation else "", key=f"name-{current}")
+        if st.button("名前を変更", key=f"rename-{current}"):
+            try:
+                kept.rename(current, owner, name)
+                st.rerun()
+            except PolicyQAError as err:
+                st.error(err.ja)
+        if st.button("この会話を削除", key=f"delete-{current}"):
+            st.session_state["confirm_delete"] = current
+    if st.session_state.get("confirm_delete") == current:
+        confirm_delete(kept, owner, current)
+
+
+def confirm_delete(kept, owner: str, current: str) -> None:
+    """Below the expander, not in it: a rerun that closes the expander must not hide the question."""
+    bar = st.sidebar
+    bar.warning("この会話を削除します。元に戻せません。よろしいですか？")
+    yes, no = bar.columns(2)
+    if yes.button("削除する", type="primary", key=f"delete-yes-{current}"):
+        st.session_state.pop("confirm_delete")
+        try:
+            kept.delete(current, owner)
+        except PolicyQAError as err:  # already deleted in another tab, or the file cannot be written
+            st.session_state["keep_error"] = err.ja
+        _go(None)
+    if no.button("やめる", key=f"delete-no-{current}"):
+        st.session_state.pop("confirm_delete")
+        st.rerun()
+
+
+# --- feedback -------------------------------------------------------------------------------------------
+RATINGS = {1: "up", 0: "down"}
+
+
+def feedback_widget(kept, service, turn: dict, conversation_id: str) -> None:
+    """👍 / 👎 under an answer (kept at once, with the answer as it was); after 👎 a short form asks why."""
+    n, given = turn["n"], st.session_state.setdefault("given", {})
+    key = f"fb-{conversation_id}-{n}"
+    default = {v: k for k, v in RATINGS.items()}.get(given.get(n))
+    args = (kept, service, turn, conversation_id, key)
+    rating = st.feedback("thumbs", key=key, default=default, on_change=_rated, args=args)
+    if rating == 0 and n not in st.session_state.setdefault("explained", set()):
+        reasons_form(kept, service, turn, conversation_id)
+
+
+def _history(turn: dict) -> tuple[str, ...]:
+    """The questions asked before this turn in its conversation (a follow-up is evaluated with them)."""
+    earlier = st.session_state.get("turns", [])
+    return tuple(t["question"] for t in earlier if t.get("n", -1) < turn["n"])
+
+
+def _rated(kept, service, turn: dict, conversation_id: str, key: str) -> None:
+    value, n = st.session_state.get(key), turn["n"]
+    given = st.session_state.setdefault("given", {})
+    try:
+        if value is None:
+            kept.withdraw_feedback(conversation_id, n)
+            given.pop(n, None)
+            return
+        entry = service.feedback_for(
+            turn["answer"], RATINGS[value], conversation_id=conversation_id, turn=n, history=_history(turn)
+        )
+        kept.give_feedback(entry)
+    except PolicyQAError as err:  # a callback's error would replace the page: say it in the sidebar instead
+        st.session_state["keep_error"] = err.ja
+        return
+    given[n] = RATINGS[value]
+    st.session_state.setdefault("explained", set()).discard(n)
+
+
+def reasons_form(kept, service, turn: dict, conversation_id: str) -> None:
+    n = turn["n"]
+    with st.form(f"why-{conversation_id}-{n}"):
+        st.caption("どこが問題でしたか（資料を管理する担当者に届きます）")
+        chosen = [
+            code for code, label in REASONS.items() if st.checkbox(label, key=f"why-{conversation_id}-{n}-{code}")
+        ]
+        comment = st.text_area("ご意見（任意）", max_chars=2000, key=f"why-{conversation_id}-{n}-comment")
+        if st.form_submit_button("送信"):
+            entry = service.feedback_for(
+                turn["answer"],
+                "down",
+                reasons=tuple(chosen),
+                comment=comment,
+                conversation_id=conversation_id,
+                turn=n,
+                history=_history(turn),
+            )
+            try:
+                kept.give_feedback(entry)
+            except PolicyQAError as err:
+                st.error(err.ja)
+                return
+            st.session_state["explained"].add(n)
+            st.rerun()
 
 
 def render_turn(turn: dict, key: str, service, sources: dict[str, str] | None = None) -> None:

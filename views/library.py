@@ -3,46 +3,17 @@ what changed between two of them, remove (every version or one) with confirmatio
 
 from __future__ import annotations
 
-import hmac
-import math
-import secrets
-
 import streamlit as st
 
-from policyqa.guard import ADMIN_LOGINS, attempt_keys, client_address
+from policyqa.guard import admin_ok
 from policyqa.present import SECTION_KINDS_JA, describe_result, escape_md, escape_md_line, skipped_ja
 from policyqa.service import Upload
-from policyqa.settings import Settings
-
-
-def _admin_ok(settings: Settings) -> bool:
-    """The password form; after a failed attempt the next one waits (1 s, doubling to 60 s) for this session and
-    this client address alike (policyqa.guard), and each failure is logged without what was typed."""
-    if not settings.admin_password or st.session_state.get("admin_ok"):
-        return True
-    session = st.session_state.setdefault("admin_session", secrets.token_hex(8))
-    address = client_address()
-    keys = attempt_keys(session, address)
-    with st.form("admin"):
-        given = st.text_input("管理者パスワード", type="password")
-        if st.form_submit_button("ログイン"):
-            wait = ADMIN_LOGINS.wait_s(keys)
-            if wait > 0:
-                st.warning(f"パスワードの誤りが続いたため、あと {math.ceil(wait)} 秒待ってからお試しください")
-            elif hmac.compare_digest(given.encode(), settings.admin_password.encode()):
-                ADMIN_LOGINS.succeeded(keys)
-                st.session_state["admin_ok"] = True
-                st.rerun()
-            else:
-                wait = ADMIN_LOGINS.failed(keys, who=f"client {address or 'this machine'}, session {session}")
-                st.error(f"パスワードが違います（次は {math.ceil(wait)} 秒後から試せます）")
-    return False
 
 
 def library_page() -> None:
     service, settings = st.session_state["service"], st.session_state["settings"]
     st.title("資料の管理")
-    if not _admin_ok(settings):
+    if not admin_ok(settings):
         st.stop()
     records = service.documents()
     if records:
