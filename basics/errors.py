@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     UNREADABLE = "unreadable"
     NOT_REGULAR = "not_regular"  # a FIFO, device, socket or folder where a file was expected: never opened
     LINK_OUTSIDE = "link_outside"  # a symbolic link in an ingested folder that points outside it: not followed
+    OCR_FAILED = "ocr_failed"  # the OCR models are missing or damaged, or OCR failed on every page that needed it
 
 
 class PolicyQAError(Exception):

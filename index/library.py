@@ -202,8 +202,10 @@ class Library:
         max_chars: int = 400,
         max_bytes: int | None = None,
         keyword_dir: Path | None = None,
+        ocr: bool = True,
     ):
         self.max_bytes = max_bytes
+        self.ocr = ocr  # read pages without a text layer by OCR (ingest.ocr)
         self.keyword_cache = SegmentCache(keyword_dir)
         self.reused = 0  # vectors reused from the store instead of embedded (for benchmarks and tests)
         self.store = store
@@ -282,7 +284,7 @@ class Library:
                 ja=f"同じ内容が取り込み済みです（{same.source}）",
                 en=f"already ingested with the same content as {same.source}",
             )
-        doc = parse_document(data, source, password, self.max_chars)
+        doc = parse_document(data, source, password, self.max_chars, ocr=self.ocr)
         if not doc.chunks:
             raise IngestError("索引にできる本文がありません", "no indexable text in this file", code=ErrorCode.NO_TEXT)
         old = records.get(source)

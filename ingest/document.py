@@ -37,14 +37,17 @@ def _title(raw_title: str | None, pages: list[Page], source: str) -> str:
     return PurePath(source).stem
 
 
-def parse_document(data: bytes, source: str, password: str | None = None, max_chars: int = 400) -> ParsedDocument:
-    """Read, clean and chunk one file. Raises IngestError when nothing of it can be used."""
-    raw = read_file(data, source, password)
+def parse_document(
+    data: bytes, source: str, password: str | None = None, max_chars: int = 400, ocr: bool = True
+) -> ParsedDocument:
+    """Read, clean and chunk one file (OCR for pages without a text layer unless `ocr` is off).
+    Raises IngestError when nothing of it can be used."""
+    raw = read_file(data, source, password, ocr)
     doc_id = doc_id_of(data)
     cleaned = clean_pages(raw.texts, raw.labels)
     skipped_numbers = {s.number for s in raw.skipped}
     pages = [
-        Page(doc_id, i + 1, label, text)
+        Page(doc_id, i + 1, label, text, ocr=i + 1 in raw.ocr_pages)
         for i, (label, text) in enumerate(zip(raw.labels, cleaned, strict=True))
         if i + 1 not in skipped_numbers and text.strip()
     ]

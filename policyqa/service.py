@@ -195,6 +195,7 @@ class Service:
             max_chars=s.chunk_chars,
             max_bytes=s.upload_limit_mb * 1024 * 1024,
             keyword_dir=self.data_dir / "keyword",
+            ocr=s.ocr,
         )
 
     @property

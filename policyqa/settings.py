@@ -36,6 +36,7 @@ class Settings:
     llm_timeout_s: float = 60.0
     embed_dim: int | None = None
     shared_dir: Path = Path("..") / "shared"  # the project's shared folder: dev set and external benchmarks
+    ocr: bool = True  # read PDF pages without a usable text layer by OCR
 
     @property
     def dev_qa_path(self) -> Path:
@@ -67,4 +68,5 @@ class Settings:
             llm_timeout_s=float(env.get("POLICYQA_LLM_TIMEOUT") or 60),
             embed_dim=int(env["POLICYQA_EMBED_DIM"]) if env.get("POLICYQA_EMBED_DIM") else None,
             shared_dir=Path(env.get("POLICYQA_SHARED_DIR") or Path("..") / "shared").expanduser(),
+            ocr=(env.get("POLICYQA_OCR") or "1").strip().lower() not in {"0", "false", "no", "off"},
         )
