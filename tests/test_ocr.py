@@ -57,6 +57,22 @@ def test_vertical_lines_read_right_to_left_where_they_stand():
     assert order_lines(boxes) == ["表題", "一行目です", "二行目です", "三行目", "注記"]
 
 
+@needs_font
+def test_a_vertical_page_is_read_right_to_left_each_line_top_to_bottom():
+    from ingest.ocr import ocr_page, open_document
+
+    lines = [
+        "東京都の排出量取引制度は二〇一〇年度に始まりました。",
+        "対象は大規模な事業所で、削減義務が課されます。",
+        "区市町村は、森林の吸収量を活用できます。",
+    ]
+    document = open_document(images_pdf([text_image(lines, FONT, vertical=True)]))
+    try:
+        assert ocr_page(document, 0).splitlines() == lines
+    finally:
+        document.close()
+
+
 def test_bundled_models_are_the_pinned_files():
     manifest = json.loads((ROOT / "ingest" / "rapidocr-3.10.0.json").read_text(encoding="utf-8"))
     paths = model_paths()
