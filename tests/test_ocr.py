@@ -169,3 +169,27 @@ def test_damaged_ocr_models_fail_the_scanned_pages_only(runtime, tmp_path, monke
     assert scan.status == "failed" and scan.code == "ocr_failed", scan
     assert "PP-OCRv6_rec_small.onnx" in scan.en and "OCRモデル" in scan.ja
     assert runtime.store.chunks.count() == before and "scan.pdf" not in {r.source for r in runtime.documents()}
+
+
+@needs_font
+def test_the_app_reads_an_uploaded_scan_and_its_card_says_ocr(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POLICYQA_EMBED_MODEL", "policyqa-hash")
+    for key in ("POLICYQA_READ_ONLY", "POLICYQA_ADMIN_PASSWORD", "POLICYQA_OCR"):
+        monkeypatch.delenv(key, raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)  # OCR takes seconds per page
+    at.run()
+    at.switch_page("views/library.py").run()
+    at.file_uploader[0].upload("scan.pdf", _scan(PAGE_1, PAGE_2), "application/pdf")
+    at.run()
+    [b for b in at.button if b.label == "取り込む"][0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.chat_input[0].set_value("吸収量の実績はいつまでに報告しますか？").run()
+    assert not at.exception
+    answer = at.session_state["turns"][-1]["answer"]
+    assert answer.citations and all(c.ocr for c in answer.citations), answer
+    assert "OCRで読み取った頁" in [c.value for c in at.caption]
