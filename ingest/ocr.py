@@ -34,12 +34,12 @@ BLANK_RANGE = 16
 # alone on a page scored 0.47, a three-character line under another was lost); recognition still drops
 # boxes it reads with a score under 0.5, so what this lets through must still be legible text.
 BOX_THRESHOLD = 0.3
-# The recogniser learnt mostly Chinese text: it writes the Latin middle dot (U+00B7) for the katakana
-# middle dot 中黒 (U+30FB) that Japanese uses between words (カーボン・オフセット, 所属・役職).
 # A text line is at most this share of the page's longer side thick (the shorter side of its box): 8 % of an A4
 # page is 67 pt type, twice the largest title in official documents. Thicker "lines" are figures, shaded blocks
 # or photos, which the recogniser reads as 一 or ー (a filled 757 × 456 px rectangle came back as 「一」).
 MAX_THICKNESS = 0.08
+# The recogniser learnt mostly Chinese text: it writes the Latin middle dot (U+00B7) for the katakana
+# middle dot 中黒 (U+30FB) that Japanese uses between words (カーボン・オフセット, 所属・役職).
 _MIDDLE_DOTS = str.maketrans({"\u00b7": "\u30fb"})
 
 _engine = None
