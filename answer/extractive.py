@@ -293,6 +293,6 @@ def _build(question: str, searched: str, chosen: list[_Candidate], timings: dict
         quote = " … ".join(hit.chunk.text[s:e] for s, e in places)
         ch = hit.chunk
         citations.append(
-            Citation(n, ch.doc_id, hit.title, ch.page, ch.page_label, ch.heading, quote, ch.id, places, ch.text)
+            Citation(n, ch.doc_id, hit.title, ch.page, ch.page_label, ch.heading, quote, ch.id, places, ch.text, ch.ocr)
         )
     return Answer(question, searched, "\n".join(lines), tuple(citations), False, (), timings)

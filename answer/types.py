@@ -26,6 +26,7 @@ class Citation:
     chunk_id: str
     spans: tuple[tuple[int, int], ...]  # places of the quoted sentence(s) in the chunk text
     passage: str
+    ocr: bool = False  # the cited page was read by OCR
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ def verified_answer(question: str, searched: str, text: str, hits: list[Hit]) ->
                 chunk.id,
                 places,
                 chunk.text,
+                chunk.ocr,
             )
         )
     lines = [f"{c.text} " + "".join(f"[{n}]" for n in c.cites) for c in checked]

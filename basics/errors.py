@@ -44,6 +44,7 @@ class ErrorCode(StrEnum):
     BOMB = "decompression_bomb"  # a compressed stream that expands past pypdf's decoding limits
     OVER_BUDGET = "over_budget"  # reading would take more work or time than one file may (POLICYQA_INGEST_MAX_*)
     CANCELLED = "cancelled"  # the ingest was cancelled before this file was stored
+    OCR_FAILED = "ocr_failed"  # the OCR models are missing or damaged, or OCR failed on every page that needed it
 
 
 class PolicyQAError(Exception):

@@ -210,11 +210,13 @@ class Library:
         keyword_dir: Path | None = None,
         budget: Budget | None = None,
         disk_margin: int = 0,
+        ocr: bool = True,
     ):
         """`disk_margin`: bytes left free beyond what a file is estimated to need (POLICYQA_DISK_MARGIN_MB)."""
         self.max_bytes = max_bytes
         self.budget = budget or Budget()  # how much reading one file may take (ingest.budget)
         self.disk_margin = disk_margin
+        self.ocr = ocr  # read pages without a text layer by OCR (ingest.ocr)
         self.keyword_cache = SegmentCache(keyword_dir)
         self.reused = 0  # vectors reused from the store instead of embedded (for benchmarks and tests)
         self.store = store
@@ -348,7 +350,7 @@ class Library:
                 ja=f"同じ内容が取り込み済みです（{same.source}）",
                 en=f"already ingested with the same content as {same.source}",
             )
-        doc = parse_document(data, source, password, self.max_chars, self.budget, cancel)
+        doc = parse_document(data, source, password, self.max_chars, self.budget, cancel, ocr=self.ocr)
         if not doc.chunks:
             raise IngestError("索引にできる本文がありません", "no indexable text in this file", code=ErrorCode.NO_TEXT)
         old = records.get(source)

@@ -105,14 +105,18 @@ def open_read_only_copy(data_dir: Path):
 
 def _chunk_metadata(chunk: Chunk, embed_key: str | None) -> dict:
     meta = {"embed_key": embed_key} if embed_key else {}
-    return meta | {
-        "doc_id": chunk.doc_id,
-        "page": chunk.page,
-        "page_label": chunk.page_label,
-        "heading": chunk.heading,
-        "start": chunk.start,
-        "end": chunk.end,
-    }
+    return (
+        meta
+        | {
+            "doc_id": chunk.doc_id,
+            "page": chunk.page,
+            "page_label": chunk.page_label,
+            "heading": chunk.heading,
+            "start": chunk.start,
+            "end": chunk.end,
+        }
+        | ({"ocr": True} if chunk.ocr else {})
+    )
 
 
 def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
@@ -125,6 +129,7 @@ def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
         text=text,
         start=int(meta["start"]),
         end=int(meta["end"]),
+        ocr=bool(meta.get("ocr", False)),
     )
 
 

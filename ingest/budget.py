@@ -22,6 +22,10 @@ from dataclasses import dataclass
 from basics.errors import ErrorCode, IngestError
 
 MB = 1024 * 1024
+# OCR of a page without a text layer is not a runaway however long it takes (a fixed-size image through the
+# model: 13–17 CPU-seconds a page here, 24–64 s wall while other work ran), so it has its own allowance per page
+# on top of POLICYQA_INGEST_MAX_SECONDS, for the process that reads in a child to wait (ingest.isolated).
+OCR_PAGE_SECONDS = 120.0
 _FORM_DEPTH = 8  # forms drawing forms: deeper nesting than this is not counted (and not seen in real documents)
 
 

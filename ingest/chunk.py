@@ -28,6 +28,7 @@ class Chunk:
     text: str
     start: int
     end: int
+    ocr: bool = False  # its page was read by OCR
 
 
 def _split_long(text: str, span: tuple[int, int], max_chars: int) -> Iterator[tuple[int, int]]:
@@ -105,6 +106,7 @@ def chunk_pages(pages: list[Page], max_chars: int = 400, overlap_ratio: float = 
                         text=page.text[s:e],
                         start=s,
                         end=e,
+                        ocr=page.ocr,
                     )
                 )
     return chunks

@@ -46,15 +46,17 @@ def parse_document(
     max_chars: int = 400,
     budget: Budget | None = None,
     cancel: Cancel | None = None,
+    ocr: bool = True,
 ) -> ParsedDocument:
     """Read, clean and chunk one file; a PDF is read in a child process within `budget` and stopped on `cancel`
-    (ingest.isolated). Raises IngestError when nothing of it can be used, or reading passed the budget."""
-    raw = read_guarded(data, source, password, budget, cancel)
+    (ingest.isolated), with OCR for pages without a text layer unless `ocr` is off. Raises IngestError when
+    nothing of it can be used, or reading passed the budget."""
+    raw = read_guarded(data, source, password, budget, cancel, ocr)
     doc_id = doc_id_of(data)
     cleaned = clean_pages(raw.texts, raw.labels)
     skipped_numbers = {s.number for s in raw.skipped}
     pages = [
-        Page(doc_id, i + 1, label, text)
+        Page(doc_id, i + 1, label, text, ocr=i + 1 in raw.ocr_pages)
         for i, (label, text) in enumerate(zip(raw.labels, cleaned, strict=True))
         if i + 1 not in skipped_numbers and text.strip()
     ]

@@ -26,7 +26,7 @@ from pathlib import Path, PurePath
 from typing import Protocol
 
 from basics.errors import ErrorCode, IngestError
-from ingest.budget import Budget, over_time
+from ingest.budget import OCR_PAGE_SECONDS, Budget, over_time
 from ingest.load import RawDocument, SkippedPage, read_file
 
 GRACE_S = 5.0  # the child's own start (up to 1 s measured) and its last between-pages check
@@ -51,16 +51,37 @@ def check_cancel(cancel: Cancel | None) -> None:
 
 
 def read_guarded(
-    data: bytes, name: str, password: str | None = None, budget: Budget | None = None, cancel: Cancel | None = None
+    data: bytes,
+    name: str,
+    password: str | None = None,
+    budget: Budget | None = None,
+    cancel: Cancel | None = None,
+    ocr: bool = True,
 ) -> RawDocument:
-    """ingest.load.read_file within `budget`: a PDF in a child process killed at the budget's time or on
-    `cancel`; other files in this process. Raises IngestError (OVER_BUDGET, CANCELLED or the file's reason)."""
+    """ingest.load.read_file within `budget`: a PDF in a child process killed at the budget's time (plus the
+    OCR allowance for the pages it reads by OCR) or on `cancel`; other files in this process. Raises IngestError
+    (OVER_BUDGET, CANCELLED or the file's reason)."""
     budget = budget or Budget()
     check_cancel(cancel)
     if PurePath(name).suffix.lower() != ".pdf" or not data:
-        return read_file(data, name, password, budget)
-    header = {"name": name, "password": password, "budget": asdict(budget), "parent": os.getpid()}
-    header = json.dumps(header).encode() + b"\n"
+        return read_file(data, name, password, budget, ocr)
+    progress = tempfile.NamedTemporaryFile(prefix="policyqa-ocr-", delete=False)  # the child writes its OCR pages
+    progress.close()
+    header = {
+        "name": name,
+        "password": password,
+        "budget": asdict(budget),
+        "parent": os.getpid(),
+        "ocr": ocr,
+        "progress": progress.name,
+    }
+    try:
+        return _read_in_child(json.dumps(header).encode() + b"\n", data, budget, cancel, Path(progress.name))
+    finally:
+        Path(progress.name).unlink(missing_ok=True)
+
+
+def _read_in_child(header: bytes, data: bytes, budget: Budget, cancel: Cancel | None, progress: Path) -> RawDocument:
     # Files, not pipes, on both sides: the child can neither block on a full pipe nor leave input unread.
     # Its warnings (pypdf's about odd files) are kept out of the edges' output: the result says what matters.
     with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as reply, tempfile.TemporaryFile() as log:
@@ -69,7 +90,7 @@ def read_guarded(
         command = [sys.executable, "-P", "-m", "ingest.isolated"]  # -P: nothing imported from the cwd
         with subprocess.Popen(command, stdin=given, stdout=reply, stderr=log, env=_child_env()) as child:
             try:
-                _wait(child, budget, cancel)
+                _wait(child, budget, cancel, progress)
             finally:
                 if child.poll() is None:
                     child.kill()
@@ -85,7 +106,14 @@ def _child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
 
 
-def _wait(child: subprocess.Popen, budget: Budget, cancel: Cancel | None) -> None:
+def _ocr_pages(progress: Path) -> int:
+    try:
+        return int(progress.read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _wait(child: subprocess.Popen, budget: Budget, cancel: Cancel | None, progress: Path) -> None:
     limit = None if budget.max_seconds is None else budget.max_seconds + GRACE_S
     started = time.monotonic()
     while True:
@@ -96,7 +124,7 @@ def _wait(child: subprocess.Popen, budget: Budget, cancel: Cancel | None) -> Non
             pass
         check_cancel(cancel)
         waited = time.monotonic() - started
-        if limit is not None and waited > limit:
+        if limit is not None and waited > limit + OCR_PAGE_SECONDS * _ocr_pages(progress):
             raise over_time(waited, budget.max_seconds, "1ページの読み込み中", "inside one page")
 
 
@@ -115,8 +143,9 @@ def _decode(out: bytes, returncode: int) -> RawDocument:
         err = reply["error"]
         raise IngestError(err["ja"], err["en"], code=ErrorCode(err["code"]))
     raw = reply["raw"]
+    skipped = [SkippedPage(**s) for s in raw["skipped"]]
     return RawDocument(
-        raw["title"], raw["texts"], raw["labels"], [SkippedPage(**s) for s in raw["skipped"]], raw["page_count"]
+        raw["title"], raw["texts"], raw["labels"], skipped, raw["page_count"], frozenset(raw["ocr_pages"])
     )
 
 
@@ -138,7 +167,16 @@ def _child() -> dict:
     _end_with_parent(header["parent"])
     data = sys.stdin.buffer.read()
     try:
-        return {"raw": asdict(read_file(data, header["name"], header["password"], Budget(**header["budget"])))}
+        progress = Path(header["progress"])
+        raw = read_file(
+            data,
+            header["name"],
+            header["password"],
+            Budget(**header["budget"]),
+            header["ocr"],
+            ocr_started=lambda pages: progress.write_text(str(pages)),
+        )
+        return {"raw": asdict(raw) | {"ocr_pages": sorted(raw.ocr_pages)}}  # JSON has no sets
     except IngestError as err:
         return {"error": {"code": str(err.code), "ja": err.ja, "en": err.en}}
     except (MemoryError, RecursionError) as err:

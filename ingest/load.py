@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -29,12 +30,13 @@ class Page:
     number: int
     label: str
     text: str
+    ocr: bool = False  # the text was read from the rendered page by OCR
 
 
 @dataclass(frozen=True)
 class SkippedPage:
     number: int
-    reason: str  # "image_only" (needs OCR), "no_text", "garbled", "unreadable"
+    reason: str  # "image_only" (needs OCR), "no_text", "garbled", "unreadable"; "ocr_no_text", "ocr_failed"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class RawDocument:
     labels: list[str]
     skipped: list[SkippedPage]
     page_count: int
+    ocr_pages: frozenset[int] = frozenset()  # page numbers whose text was read by OCR
 
 
 def _fail(code: ErrorCode, ja: str, en: str) -> IngestError:
@@ -55,9 +58,17 @@ def is_garbled(text: str) -> bool:
     return bool(stripped) and len(_BAD_CHAR.findall(stripped)) / len(stripped) > GARBLED_SHARE
 
 
-def read_file(data: bytes, name: str, password: str | None = None, budget: Budget | None = None) -> RawDocument:
+def read_file(
+    data: bytes,
+    name: str,
+    password: str | None = None,
+    budget: Budget | None = None,
+    ocr: bool = True,
+    ocr_started: Callable[[int], None] | None = None,
+) -> RawDocument:
     """Dispatch on the file name's suffix; raise IngestError for a file that cannot be read at all, or whose
-    reading would pass `budget` (a PDF; see ingest.budget)."""
+    reading would pass `budget` (a PDF; see ingest.budget). With `ocr`, PDF pages without a usable text layer
+    are read by OCR (ingest.ocr); `ocr_started` is told how many pages before OCR begins."""
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise _fail(
@@ -73,8 +84,18 @@ def read_file(data: bytes, name: str, password: str | None = None, budget: Budge
             "中身はPDFです。拡張子を .pdf にして取り込んでください",
             "this is a PDF with a text-file name: rename it to .pdf",
         )
-    raw = read_pdf(data, password, budget) if suffix == ".pdf" else read_text(data)
+    raw = read_pdf(data, password, budget, ocr, ocr_started) if suffix == ".pdf" else read_text(data)
     if not raw.texts or not any(t.strip() for t in raw.texts):
+        if raw.skipped and all(s.reason == "ocr_no_text" for s in raw.skipped):
+            raise _fail(
+                ErrorCode.SCANNED,
+                "画像だけのPDFで、OCRでも文字を読み取れませんでした",
+                "scanned image-only PDF: OCR found no legible text",
+            )
+        if raw.skipped and all(s.reason in ("ocr_failed", "ocr_no_text") for s in raw.skipped):
+            from ingest.ocr import failure
+
+            raise failure(raw.skipped)
         if raw.skipped and all(s.reason == "image_only" for s in raw.skipped):
             raise _fail(
                 ErrorCode.SCANNED, "文字のない画像だけのPDFです（OCRが必要）", "scanned image-only PDF: needs OCR"
@@ -219,9 +240,16 @@ def _table_texts(reader, clock: Clock) -> list[str] | None:
     return texts if len(texts) == len(reader.pages) else None
 
 
-def read_pdf(data: bytes, password: str | None = None, budget: Budget | None = None) -> RawDocument:
+def read_pdf(
+    data: bytes,
+    password: str | None = None,
+    budget: Budget | None = None,
+    ocr: bool = True,
+    ocr_started: Callable[[int], None] | None = None,
+) -> RawDocument:
     """Pages' texts (tables as records) and what was skipped. The work the pages draw is measured against
-    `budget` before any page is interpreted, and the time before each page of each pass (ingest.budget)."""
+    `budget` before any page is interpreted, and the time before each page of each pass (ingest.budget);
+    OCR of the pages without a text layer has its own allowance per page (ingest.budget.OCR_PAGE_SECONDS)."""
     budget = budget or Budget()
     clock = Clock(budget)
     reader = _open_pdf(data, password)
@@ -248,6 +276,13 @@ def read_pdf(data: bytes, password: str | None = None, budget: Budget | None = N
         if reason:
             skipped.append(SkippedPage(i + 1, reason))
         texts.append(text)
+    ocr_pages: frozenset[int] = frozenset()
+    if ocr and skipped:
+        from ingest.ocr import read_skipped
+
+        if ocr_started:
+            ocr_started(len(skipped))
+        skipped, ocr_pages = read_skipped(data, password, texts, skipped)
     if len(labels) != len(texts):
         labels = [str(i + 1) for i in range(len(texts))]
     title = None
@@ -256,4 +291,4 @@ def read_pdf(data: bytes, password: str | None = None, budget: Budget | None = N
         title = meta_title.strip() if isinstance(meta_title, str) and meta_title.strip() else None
     except Exception:  # noqa: BLE001
         title = None
-    return RawDocument(title, texts, labels, skipped, len(texts))
+    return RawDocument(title, texts, labels, skipped, len(texts), ocr_pages)

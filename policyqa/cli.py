@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 
@@ -125,10 +126,13 @@ def ingest_files(service, paths: list[Path], password: str | None, wait_s: float
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--password", default=None, help="Password for protected PDFs.")
 @click.option("--wait", "wait_s", default=60.0, show_default=True, help="Seconds to wait for another ingest.")
+@click.option("--no-ocr", is_flag=True, help="Do not OCR scanned pages: list them as needing OCR (POLICYQA_OCR=0).")
 @click.pass_context
 @_fail_cleanly
-def ingest(ctx: click.Context, paths: tuple[Path, ...], password: str | None, wait_s: float) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], password: str | None, wait_s: float, no_ocr: bool) -> None:
     """Ingest PDF, .txt and .md files (or folders of them). A bad file is reported; the rest go on."""
+    if no_ocr:
+        ctx.obj["settings"] = replace(ctx.obj["settings"], ocr=False)
     _, failed = ingest_files(_service(ctx), list(paths), password, wait_s)
     sys.exit(2 if failed else 0)
 

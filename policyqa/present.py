@@ -17,6 +17,8 @@ SKIP_REASONS_JA = {
     "no_text": "文字なし",
     "garbled": "文字化け",
     "unreadable": "読み取りエラー",
+    "ocr_no_text": "OCRでも文字なし",
+    "ocr_failed": "OCR失敗",
 }
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$&=])")
 # Streamlit's Markdown goes beyond CommonMark: `:red[…]` and other directives, `:material/icon:`, `:smile:`

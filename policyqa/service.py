@@ -222,6 +222,7 @@ class Service:
             keyword_dir=self.data_dir / "keyword",
             budget=ingest_budget(s),
             disk_margin=s.disk_margin_mb * 1024 * 1024,
+            ocr=s.ocr,
         )
 
     @property

@@ -46,6 +46,7 @@ class Settings:
     shared_dir: Path = Path("..") / "shared"  # the project's shared folder: dev set and external benchmarks
     ingest_max_work_mb: float | None = 32.0  # content the pages of one file may draw in all (ingest.budget)
     ingest_max_seconds: float | None = 300.0  # wall time to read one file
+    ocr: bool = True  # read PDF pages without a usable text layer by OCR
 
     @property
     def dev_qa_path(self) -> Path:
@@ -81,4 +82,5 @@ class Settings:
             shared_dir=Path(env.get("POLICYQA_SHARED_DIR") or Path("..") / "shared").expanduser(),
             ingest_max_work_mb=_limit(env.get("POLICYQA_INGEST_MAX_WORK_MB"), 32.0),
             ingest_max_seconds=_limit(env.get("POLICYQA_INGEST_MAX_SECONDS"), 300.0),
+            ocr=(env.get("POLICYQA_OCR") or "1").strip().lower() not in {"0", "false", "no", "off"},
         )

@@ -63,11 +63,13 @@ def good_files() -> dict[str, bytes]:
 
 
 def _env(data):
+    # OCR off: scan.pdf and garbled.pdf stand for what cannot be read without it (tests/test_ocr.py reads them)
     return {
         **os.environ,
         "POLICYQA_DATA_DIR": str(data),
         "POLICYQA_EMBED_MODEL": "policyqa-hash",
         "POLICYQA_UPLOAD_LIMIT_MB": "1",
+        "POLICYQA_OCR": "0",
     }
 
 

@@ -72,3 +72,20 @@ def test_ingest_search_and_ask_with_outbound_network_blocked(tmp_path, outbound_
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("192.0.2.1", 443), timeout=1)
     assert outbound_blocked == [("192.0.2.1", 443)]
+
+
+def test_ocr_of_a_scanned_page_with_outbound_network_blocked(tmp_path, outbound_blocked, monkeypatch):
+    import ingest.ocr
+    from index.embedder import HashEmbedder
+    from policyqa.testing.pdfgen import images_pdf, japanese_font, text_image
+
+    font = japanese_font()
+    if font is None:
+        pytest.skip("no Japanese font on this machine (fc-list :lang=ja)")
+    monkeypatch.setattr(ingest.ocr, "_engine", None)  # RapidOCR built under the guard, models checked again
+    rt = Service(Settings.from_env({"POLICYQA_DATA_DIR": str(tmp_path / "data")}), HashEmbedder())
+    scan = images_pdf([text_image(["第１章　報告", "実績は毎年六月末日までに報告します。"], font)])
+    with rt.library.writing():
+        assert rt.library.ingest_bytes("scan.pdf", scan).status == "added"
+    assert "六月末日" in rt.searcher.search("六月末日", k=1, mode="keyword")[0].chunk.text
+    assert outbound_blocked == []

@@ -44,6 +44,8 @@ def render_answer(answer, key: str, service, sources: dict[str, str] | None = No
     for c in answer.citations:
         with st.expander(card_label(c.n, c.doc_title, c.page_label, sources.get(c.doc_id)), key=f"card-{key}-{c.n}"):
             st.caption(escape_md(c.heading) if c.heading else "（見出しなし）")
+            if c.ocr:
+                st.caption("OCRで読み取った頁")
             st.html(highlighted_passage(c.passage, c.spans))
             render_source(c, f"{key}-{c.n}", service)
 

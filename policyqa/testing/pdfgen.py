@@ -335,3 +335,63 @@ def bomb_pdf(expanded_mb: int = 80) -> bytes:
     block = b" " * (1024 * 1024)
     bomb = b"".join(squeeze.compress(block) for _ in range(expanded_mb)) + squeeze.flush()
     return _raw_pdf([0, 1], [_text_stream("Carbon offset guideline, page one."), bomb])
+
+
+# ----------------------------------------------------------------------------------------------
+# scanned (image-only) pages, for OCR tests and the OCR benchmark
+
+
+def japanese_font() -> str | None:
+    """A Japanese TrueType/OpenType font of this machine (`fc-list :lang=ja`), or None when it has none."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("fc-list"):
+        return None
+    out = subprocess.run(["fc-list", ":lang=ja", "file"], capture_output=True, text=True, check=False).stdout
+    files = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
+    return next((f for f in files if f.endswith((".ttf", ".otf"))), None)
+
+
+def text_image(lines: list[str], font_path: str, size=(1240, 1754), font_px: int = 30, vertical: bool = False):
+    """A white A4 page at 150 dpi with `lines` drawn in black: rows from the top, or (vertical) columns from the
+    right, one character under the other, as 縦書き is set."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(font_path, font_px)
+    step = int(font_px * 1.6)
+    for i, line in enumerate(lines):
+        if vertical:
+            x = size[0] - 150 - i * step
+            for j, char in enumerate(line):
+                draw.text((x, 120 + j * int(font_px * 1.1)), char, font=font, fill=0)
+        else:
+            draw.text((120, 120 + i * step), line, font=font, fill=0)
+    return image
+
+
+def images_pdf(images) -> bytes:
+    """Pages that are nothing but an image each (what a scanner produces), as JPEG at 150 dpi."""
+    out = io.BytesIO()
+    first, *rest = [im.convert("RGB") for im in images]
+    first.save(out, format="PDF", save_all=True, append_images=rest, resolution=150.0, quality=85)
+    return out.getvalue()
+
+
+def scan_copy(data: bytes, dpi: int = 200) -> bytes:
+    """An image-only copy of a PDF: every page rendered (pypdfium2) in greyscale and saved as a JPEG page,
+    as an office scanner does; the text layer is gone."""
+    import pypdfium2
+    from PIL import Image
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        images = [Image.fromarray(page.render(scale=dpi / 72, grayscale=True).to_numpy()) for page in document]
+    finally:
+        document.close()
+    out = io.BytesIO()
+    first, *rest = images
+    first.save(out, format="PDF", save_all=True, append_images=rest, resolution=float(dpi), quality=85)
+    return out.getvalue()
