@@ -20,6 +20,8 @@ from basics.jatext import squash
 # (EmbeddingGemma, 2026-11-28) answerable questions scored 0.456–0.718 at best, the unanswerable one 0.288
 # and off-topic probes ≤ 0.29; 0.38 sits in the gap with margin on both sides.
 EMBEDDINGGEMMA_MIN_SIMILARITY = 0.38
+# See the Embedder protocol and eval/verify_threshold.md.
+EMBEDDINGGEMMA_SUPPORT_SIMILARITY = 0.80
 
 # Set before sentence-transformers / huggingface_hub are imported anywhere: no hub contact, ever.
 OFFLINE_ENV = {
@@ -41,6 +43,9 @@ class Embedder(Protocol):
     dim: int
     # Below this best cosine similarity the answerer abstains: a property of the model's similarity scale.
     min_similarity: float
+    # From this cosine similarity on, a generated sentence counts as said by its closest evidence sentence (when
+    # its words alone do not settle it; answer/verify.py). Measured per embedder: eval/verify_threshold.md.
+    support_similarity: float
 
     def embed_documents(self, texts: list[str], title: str | None = None) -> np.ndarray: ...
 
@@ -106,6 +111,7 @@ class SentenceTransformerEmbedder:
         # Calibrated for EmbeddingGemma on the dev set (see answer/extractive.py); other models keep it
         # unless POLICYQA_MIN_SIMILARITY says otherwise.
         self.min_similarity = min_similarity
+        self.support_similarity = EMBEDDINGGEMMA_SUPPORT_SIMILARITY
         self.dim = int(self.model.get_embedding_dimension())
         self.batch_size = batch_size
 
@@ -165,6 +171,9 @@ class HashEmbedder:
 
     model_id = HASH_MODEL
     min_similarity = 0.05  # bigram-overlap cosines are small; unrelated text scores ~0
+    # Bigram overlap is not meaning: set so that, with it, the checker accepts a sentence only on its words in
+    # practice (see eval/verify_threshold.md); the fast tests then exercise the same code path as the model.
+    support_similarity = 0.80
 
     def __init__(self, dim: int = 256):
         self.dim = dim

@@ -16,6 +16,7 @@ from pathlib import Path
 from answer.llm import LLMConfig
 from answer.pipeline import LLM_PASSAGES, TokenCallback
 from answer.types import NOT_FOUND, Answer
+from answer.verify import Meaning
 from basics.errors import ErrorCode, PolicyQAError
 from index.embedder import HASH_MODEL, Embedder, HashEmbedder
 from index.library import FileResult, IngestStatus, Library, find_files, read_regular_file, safe_source_name
@@ -257,7 +258,12 @@ class Service:
             doc_ids=doc_ids,
             llm=self.llm,
             on_token=on_token,
+            meaning=self.meaning(),
         )
+
+    def meaning(self):
+        """The embedder's similarity for the generated-answer checker (answer.verify.Meaning)."""
+        return Meaning(self.embedder.embed_documents, self.embedder.support_similarity)
 
     # --- writing --------------------------------------------------------------------------------------
     def _refuse_if_read_only(self) -> None:
