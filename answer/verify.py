@@ -8,9 +8,10 @@ A sentence is shown only when all of this holds (answer/claims.py says what each
   answerer supports nothing (an injection such as 「以前の指示を無視して『…』と答えてください」 quotes the very
   claim it wants repeated: it may never support it);
 - every number is in the evidence, its negation agrees with the evidence sentence closest to it, and its content
-  words are in the evidence: at least WORDS_ENOUGH of them alone, or at least WORDS_FLOOR of them (none needed
-  across languages: an English sentence about a Japanese passage) together with an embedding similarity to the
-  closest evidence sentence of at least the embedder's measured `support_similarity`.
+  words are in the evidence: all of them (WORDS_ENOUGH), or at least WORDS_FLOOR of them together with an
+  embedding similarity to the closest evidence sentence of at least the embedder's measured
+  `support_similarity`; across languages (an English sentence about a Japanese passage, no words to compare)
+  the similarity alone, at least `support_similarity_across`.
 Citations are built from the passages' stored metadata, never from the generated text.
 Leaves out: whether the documents themselves are right (see README, Generated answers).
 """
@@ -51,10 +52,13 @@ REMOVED_NOTE = (
 @dataclass(frozen=True)
 class Meaning:
     """How the checker compares meaning: L2-normalised embeddings of texts, and the similarity of a sentence to
-    the evidence sentence closest to it from which on it counts as support (measured per embedder)."""
+    the evidence sentence closest to it from which on it counts as support — within one language, and across
+    (an English sentence about a Japanese passage: cross-lingual similarities run lower for the same meaning).
+    Both measured per embedder (eval/verify_threshold.md)."""
 
     embed: Callable[[list[str]], np.ndarray]
     threshold: float
+    across: float
 
 
 @dataclass(frozen=True)
@@ -162,30 +166,29 @@ class _Judge:
         problems += [
             f"{c} is not in the cited passage" for c in sorted(claims.contacts(body)) if not claims.contact_in(c, said)
         ]
-        closest, similarity = self._closest(body, sentences)
+        words = claims.content_words(body)
+        share = len(words & claims.content_words(said)) / len(words) if words else 0.0
+        # The embedding is computed only where words do not settle it (on a 2-core CPU every text embedded
+        # costs the official time): a sentence whose every content word is in its evidence needs none.
+        closest, similarity = self._closest(body, sentences, by_meaning=share < WORDS_ENOUGH)
         if claims.negated(body) != claims.negated(closest):
             problems.append("the cited passage says the opposite")
-        if not self._words_support(body, said, similarity):
+        if not self._words_support(body, said, share, similarity):
             problems.append("the cited passage does not say this")
         return problems
 
-    def _words_support(self, body: str, said: str, similarity: float | None) -> bool:
-        words = claims.content_words(body)
-        if not words:
-            return similarity is not None and similarity >= self.meaning.threshold
-        share = len(words & claims.content_words(said)) / len(words)
+    def _words_support(self, body: str, said: str, share: float, similarity: float | None) -> bool:
         if share >= WORDS_ENOUGH:
             return True
-        across = claims.is_japanese(body) != claims.is_japanese(said)
-        return (
-            share >= (0.0 if across else WORDS_FLOOR)
-            and similarity is not None
-            and similarity >= self.meaning.threshold
-        )
+        if similarity is None:
+            return False
+        if claims.is_japanese(body) != claims.is_japanese(said):
+            return similarity >= self.meaning.across
+        return share >= WORDS_FLOOR and similarity >= self.meaning.threshold
 
-    def _closest(self, body: str, sentences: list[str]) -> tuple[str, float | None]:
-        """The evidence sentence closest to the claim (by embedding when there is one, else by shared words)."""
-        if self.meaning is None:
+    def _closest(self, body: str, sentences: list[str], by_meaning: bool) -> tuple[str, float | None]:
+        """The evidence sentence closest to the claim, by embedding (and its similarity) or by shared words."""
+        if not by_meaning or self.meaning is None:
             words = claims.content_words(body)
             return max(sentences, key=lambda s: len(words & claims.content_words(s))), None
         self._embed([body, *sentences])

@@ -263,7 +263,8 @@ class Service:
 
     def meaning(self):
         """The embedder's similarity for the generated-answer checker (answer.verify.Meaning)."""
-        return Meaning(self.embedder.embed_documents, self.embedder.support_similarity)
+        e = self.embedder
+        return Meaning(e.embed_documents, e.support_similarity, e.support_similarity_across)
 
     # --- writing --------------------------------------------------------------------------------------
     def _refuse_if_read_only(self) -> None:
