@@ -58,7 +58,9 @@ _TO_ANSWERER = re.compile(
     re.I,
 )
 _NEGATION = re.compile(
-    r"(?:な[いく]|ません|ず[、。,]|ず$|無い|無く|不可|できない|られない|ではない|ありません)"
+    # な[いく] after an adjective stem is not a negation: 少なくとも ("at least"), 少ない, 危ない (the local
+    # model's answer 「…少なくとも5%削減することを目的としています」 was taken for one).
+    r"(?:(?<![少危切幼汚])な[いく]|ません|ず[、。,]|ず$|無い|無く|不可|ではない|ありません)"
     r"|\b(?:not|no|never|none|neither|nor|cannot|without)\b|n't\b",
     re.I,
 )

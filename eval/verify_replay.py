@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from policyqa.service import Service, Upload, load_embedder
@@ -30,16 +32,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         service = Service(Settings.from_env({"POLICYQA_DATA_DIR": tmp}), load_embedder(settings))
         list(service.ingest([Upload(SAMPLE.name, path=SAMPLE)]))
-        accepted = 0
+        accepted, times = 0, []
         for qid, text in recorded.items():
             if "[" not in text:
                 continue
+            t0 = time.perf_counter()
             verdicts = replay(service, questions[qid], text)
+            times.append(time.perf_counter() - t0)
             ok = bool(verdicts) and all(v.supported for v in verdicts)
             accepted += ok
             problems = "; ".join(p for v in verdicts for p in v.problems)
             print(f"{qid} {'accepted' if ok else 'REJECTED'} {text[:60]} {problems}")
-        print(f"accepted {accepted}/{sum('[' in t for t in recorded.values())} recorded answers")
+        n = sum("[" in t for t in recorded.values())
+        print(
+            f"accepted {accepted}/{n} recorded answers; search, passages and check: median "
+            f"{statistics.median(times):.2f} s"
+        )
 
 
 if __name__ == "__main__":

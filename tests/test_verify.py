@@ -52,6 +52,7 @@ def test_kinds_of_claims():
     assert claims.is_instruction("You must pay today.") and not claims.is_instruction("申請は郵送で受け付けます。")
     assert claims.negated("証書の購入は寄附に当たらないため、寄附金控除の対象にはなりません。")
     assert not claims.negated("削減しきれない排出量は、森林吸収クレジットを優先して調達します。")
+    assert not claims.negated("1990年比で少なくとも5%削減することを目的としています。")
     assert claims.negated("Results are not notified.") and not claims.negated("Results are notified.")
     assert claims.is_question("証書の購入は寄附金控除の対象になりますか。") and not claims.is_question("対象です。")
     assert claims.asks_for_contact("問い合わせ先はどこですか？") and not claims.asks_for_contact("審査は何日？")
