@@ -28,7 +28,6 @@ from policyqa.testing.support_set import (
 
 HERE = Path(__file__).resolve().parent
 CHOICE = [
-    "",
     "## The choice (2026-11-29 run, 2 CPU cores, 8 minutes with the model)",
     "",
     "- Words alone accept a claim only when *all* its content words are in the evidence: at 0.8, one new word in "
