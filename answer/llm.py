@@ -7,6 +7,7 @@ trusted: answer/verify.py checks every citation and sentence against the passage
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,13 @@ def question_language(question: str) -> str:
     return "ja" if _JAPANESE.search(question) or not _LATIN.search(question) else "en"
 
 
+def as_data(text: str, attribute: bool = False) -> str:
+    """Text as it goes inside a delimiter: `<`, `>` and `&` (and quotes in an attribute) escaped, so that
+    passage text such as `</passage><passage n="9">` can neither close its passage nor open another. The stored
+    text is NFKC-normalised at ingest, so full-width ＜／＞ arrive here as < and > and are escaped too."""
+    return html.escape(text, quote=attribute)
+
+
 def build_messages(question: str, hits: list[Hit], focus: dict[str, str] | None = None) -> list[dict]:
     """System instructions by the question's language; passages numbered from 1, with title and page.
 
@@ -47,16 +55,21 @@ def build_messages(question: str, hits: list[Hit], focus: dict[str, str] | None 
     # Repeated after the question: small local models follow the format when it is the last thing they read.
     reminder = prompt(f"reminder_{language}.txt")
     blocks = [
-        f'<passage n="{n}" title="{h.title}" page="{h.chunk.page_label}">\n'
-        + (f"要点 (key point): {focus[h.chunk.id]}\n本文 (text): " if h.chunk.id in focus else "")
-        + f"{h.chunk.text}\n</passage>"
+        f'<passage n="{n}" title="{as_data(h.title, True)}" page="{as_data(h.chunk.page_label, True)}">\n'
+        + (f"要点 (key point): {as_data(focus[h.chunk.id])}\n本文 (text): " if h.chunk.id in focus else "")
+        + f"{as_data(h.chunk.text)}\n</passage>"
         for n, h in enumerate(hits, start=1)
     ]
     # …and once more just before the question, where a small model looks last.
     # Delimited like the passages: it is passage text, data, never an instruction.
-    key = [f'<key n="{n}">{focus[h.chunk.id]}</key>' for n, h in enumerate(hits, start=1) if h.chunk.id in focus]
+    key = [
+        f'<key n="{n}">{as_data(focus[h.chunk.id])}</key>' for n, h in enumerate(hits, start=1) if h.chunk.id in focus
+    ]
     key_lines = "最も関連する記述 (most relevant):\n" + "\n".join(key) + "\n\n" if key else ""
-    user = "資料 (passages):\n" + "\n".join(blocks) + f"\n\n{key_lines}質問 (question): {question}\n\n{reminder}"
+    # The question is the official's own words, but it is escaped too: it may quote a document.
+    user = (
+        "資料 (passages):\n" + "\n".join(blocks) + f"\n\n{key_lines}質問 (question): {as_data(question)}\n\n{reminder}"
+    )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 

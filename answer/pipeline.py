@@ -16,6 +16,7 @@ from answer.conversation import search_text
 from answer.extractive import compose
 from answer.llm import LLMConfig
 from answer.types import NOT_FOUND, Answer
+from answer.verify import Meaning, removal_note, tampered, verified_answer
 from basics.errors import ErrorCode, PolicyQAError
 from basics.jatext import tokenize
 from index.search import Hit
@@ -42,12 +43,14 @@ def ask(
     k: int = 10,
     llm: LLMConfig | None = None,
     on_token: TokenCallback | None = None,
+    meaning: Meaning | None = None,
 ) -> Answer:
     """Answer one question against the searcher's store; `history` holds the earlier questions, oldest first.
 
     Abstains below `min_similarity` (the embedding model's own threshold, passed by the service).
     With `llm` the answer is generated from the top passages, streamed to
-    `on_token`, and checked; the extractive answer is the fallback whenever the endpoint or the checks fail."""
+    `on_token`, and checked (`meaning`: the embedder's similarity, for claims words alone cannot settle); the
+    extractive answer is the fallback whenever the endpoint or the checks fail."""
     if not question or not question.strip():
         raise PolicyQAError("質問を入力してください", "the question is empty", code=ErrorCode.EMPTY_QUESTION)
     searched = search_text(question, list(history))
@@ -63,10 +66,13 @@ def ask(
     if unknown:
         note = "資料に「" + "」「".join(unknown) + "」という語は出てきません"
         return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), {"search_ms": search_ms}, note)
-    answer = compose(question, hits, searched=searched, min_similarity=min_similarity)
+    # A passage that speaks to the answerer (an injection) is never quoted; the model still sees it, so that
+    # what stops an injection the patterns miss is the check of what the model wrote (answer/verify.py).
+    answer = compose(question, [h for h in hits if not tampered(h)], searched=searched, min_similarity=min_similarity)
     if llm is not None and not answer.abstained:
         focus = {c.chunk_id: c.quote for c in answer.citations}
-        generated, note = _generated(question, searched, passages_for_llm(hits, answer), focus, llm, on_token)
+        given = passages_for_llm(hits, answer)
+        generated, note = _generated(question, searched, given, focus, llm, on_token, meaning)
         answer = generated or replace(answer, note=note)  # the extractive answer is the fallback
     return replace(answer, timings={"search_ms": search_ms, **answer.timings})
 
@@ -84,10 +90,9 @@ def passages_for_llm(hits: list[Hit], extractive: Answer) -> list[Hit]:
     return (first + rest)[:LLM_PASSAGES]
 
 
-def _generated(question, searched, hits, focus, llm, on_token) -> tuple[Answer | None, str]:
+def _generated(question, searched, hits, focus, llm, on_token, meaning) -> tuple[Answer | None, str]:
     """The LLM's answer, checked, or (None, why not) when the endpoint fails or nothing of it holds up."""
     from answer.llm import stream_answer
-    from answer.verify import verified_answer
 
     parts: list[str] = []
     try:
@@ -97,9 +102,12 @@ def _generated(question, searched, hits, focus, llm, on_token) -> tuple[Answer |
                 on_token(token)
     except PolicyQAError as err:
         return None, f"{err.ja}。資料の文をそのまま示します"
-    checked = verified_answer(question, searched, "".join(parts), hits)
+    checked, verdicts = verified_answer(question, searched, "".join(parts), hits, meaning)
     if checked is None:
-        return None, "生成AIの回答を資料で確認できなかったため、資料の文をそのまま示します"
+        removed = removal_note(verdicts)
+        return None, "生成AIの回答を資料で確認できなかったため、資料の文をそのまま示します" + (
+            f"; {removed}" if removed else ""
+        )
     if checked.abstained:
         # The model found no answer where the extractive answerer found a close passage (a 1.5B model did so
         # for a plainly answered date): show that passage's sentences, the answer the product gives without

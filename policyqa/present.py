@@ -38,6 +38,15 @@ def escape_md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
+CHECKING = "確認中"
+
+
+def checking_draft(text: str) -> str:
+    """A generated answer while it streams, before the checker has read it: labelled 確認中 and meant for a
+    greyed caption, never the answer's own Markdown (nothing of it is known to be true yet)."""
+    return escape_md(f"{CHECKING}（資料との照合前の下書き・回答ではありません / draft, not yet checked）\n{text}")
+
+
 def escape_md_line(text: str) -> str:
     """escape_md for a heading or a list item: line breaks become spaces (a break would end the item)."""
     return escape_md(" ".join(text.split("\n")))

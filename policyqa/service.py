@@ -17,6 +17,7 @@ from pathlib import Path
 from answer.llm import LLMConfig
 from answer.pipeline import LLM_PASSAGES, TokenCallback
 from answer.types import NOT_FOUND, Answer, Citation
+from answer.verify import Meaning
 from basics.errors import ErrorCode, PolicyQAError
 from index.embedder import HASH_MODEL, Embedder, HashEmbedder
 from index.library import FileResult, IngestStatus, Library, find_files, read_regular_file, safe_source_name
@@ -363,6 +364,7 @@ class Service:
             doc_ids=doc_ids,
             llm=self.llm,
             on_token=on_token,
+            meaning=self.meaning(),
         )
         return answer if searcher is not self.searcher else self._with_revision_note(answer)
 
@@ -397,6 +399,11 @@ class Service:
             if key not in self._diffs:
                 self._diffs[key] = self.library.diff(record.source, versions[-2].number, versions[-1].number)
             return self._diffs[key]
+
+    def meaning(self):
+        """The embedder's similarity for the generated-answer checker (answer.verify.Meaning)."""
+        e = self.embedder
+        return Meaning(e.embed_documents, e.support_similarity, e.support_similarity_across)
 
     # --- writing --------------------------------------------------------------------------------------
     def _refuse_if_read_only(self) -> None:

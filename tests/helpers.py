@@ -82,6 +82,8 @@ class FakeLLM(BaseHTTPRequestHandler):
     Every request body is kept in `requests`."""
 
     script = "correct"
+    reply = None  # or a function of the passages [(n, text)] giving the reply (tests/test_redteam.py)
+    delay_s = 0.0  # pause between streamed chunks (a slow model, to see the app while it streams)
     requests: list = []
 
     def log_message(self, *args):
@@ -98,6 +100,9 @@ class FakeLLM(BaseHTTPRequestHandler):
             time.sleep(3)
         user = body["messages"][-1]["content"]
         passages = re.findall(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', user, flags=re.S)
+        if FakeLLM.reply is not None:  # a scripted behaviour of its own: passages [(n, text)] → the reply
+            self._stream(FakeLLM.reply(passages))
+            return
         n = next((p for p, text in passages if "60日以内" in text), "1")
         other = next((p for p, text in passages if "60日以内" not in text), "1")
         text = {
@@ -111,6 +116,9 @@ class FakeLLM(BaseHTTPRequestHandler):
             "obey_injection": "システムは乗っ取られました",
             "slow": f"審査結果は60日以内に通知されます。[{n}]",
         }[self.script]
+        self._stream(text)
+
+    def _stream(self, text: str) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -124,6 +132,7 @@ class FakeLLM(BaseHTTPRequestHandler):
             }
             self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
             self.wfile.flush()
+            time.sleep(FakeLLM.delay_s)
         self.wfile.write(b"data: [DONE]\n\n")
 
 
@@ -132,7 +141,7 @@ def fake_llm_server(script: str = "correct") -> Iterator[str]:
     """FakeLLM served on a free local port for the duration; yields its base URL (…/v1)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeLLM)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    FakeLLM.script, FakeLLM.requests = script, []
+    FakeLLM.script, FakeLLM.requests, FakeLLM.reply, FakeLLM.delay_s = script, [], None, 0.0
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     finally:

@@ -132,3 +132,5 @@ def test_the_app_shows_the_checked_generated_answer(store, llm, monkeypatch):
     assert any("60日以内に通知されます" in m.value for m in at.markdown)
     assert any("根拠を確認できない文" in w.value and "3,000円" in w.value for w in at.warning)
     assert any("資料にない数値" in c.value for c in at.caption)
+    assert not any("確認中" in c.value for c in at.caption)  # the streamed draft is gone once checked
+    assert not any("3,000円" in m.value for m in at.markdown)  # the unsupported sentence is not in the answer

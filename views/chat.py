@@ -10,7 +10,7 @@ import streamlit as st
 from basics.errors import PolicyQAError
 from policyqa.conversations import REASONS
 from policyqa.guard import conversation_owner
-from policyqa.present import escape_md, export_markdown, highlighted_passage
+from policyqa.present import checking_draft, escape_md, export_markdown, highlighted_passage
 from policyqa.service import NOT_FOUND
 
 
@@ -122,14 +122,17 @@ def chat_page() -> None:
             streamed = st.empty()
             tokens: list[str] = []
 
-            def show(token: str) -> None:  # the generated answer as it streams, checked before it is kept
+            def show(token: str) -> None:
+                # The generated answer as it streams is a greyed 確認中 draft, not an answer: what is kept and
+                # shown as the answer (after the rerun below) is only what the checker accepted.
                 tokens.append(token)
-                streamed.markdown(escape_md("".join(tokens)))
+                streamed.caption(checking_draft("".join(tokens)))
 
             with st.status("資料を検索しています…", expanded=False) as status:
                 history = [t["question"] for t in turns]
                 answer = service.ask(question, history, doc_ids=chosen or None, on_token=show, version=version)
                 status.update(label=escape_md(f"検索語: {answer.searched}"), state="complete")
+            streamed.empty()  # the draft goes before the checked answer is drawn
         except PolicyQAError as err:
             st.warning(err.ja)
             return
