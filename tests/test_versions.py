@@ -369,3 +369,4 @@ def test_the_chat_answers_from_a_chosen_earlier_version_and_its_card_says_so(run
     assert "60日以内" in _shown(at)
     labels = [e.label.replace("\\", "") for e in at.expander if e.label.startswith("\\[1\\]")]
     assert labels and all("第1版（アーカイブ）" in label for label in labels)
+    assert all("（guide.pdf）" in label and "現在の資料にはありません" not in label for label in labels)

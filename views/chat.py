@@ -42,12 +42,19 @@ def render_answer(answer, key: str, service, sources: dict[str, str] | None = No
     for sentence in answer.unsupported:  # generated sentences no given passage supports
         st.warning(escape_md(f"根拠を確認できない文: {sentence}"))
     for c in answer.citations:
-        with st.expander(card_label(c.n, c.doc_title, c.page_label, sources.get(c.doc_id)), key=f"card-{key}-{c.n}"):
+        source = sources.get(c.doc_id) or _kept_source(service, c.doc_id)  # an archived version's file too
+        with st.expander(card_label(c.n, c.doc_title, c.page_label, source), key=f"card-{key}-{c.n}"):
             st.caption(escape_md(c.heading) if c.heading else "（見出しなし）")
             if c.ocr:
                 st.caption("OCRで読み取った頁")
             st.html(highlighted_passage(c.passage, c.spans))
             render_source(c, f"{key}-{c.n}", service)
+
+
+def _kept_source(service, doc_id: str) -> str | None:
+    """The file name of a version that is not the active one (archived), None when the document is gone."""
+    found = service.source_file(doc_id)
+    return found[0].source if found else None
 
 
 def render_source(citation, key: str, service) -> None:
