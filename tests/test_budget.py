@@ -2,16 +2,23 @@
 embedder, hostile PDFs generated here (policyqa.testing.pdfgen; nothing large is committed)."""
 
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLE_PDF, assert_intact, finish_ingest, settings_for
+from helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    SAMPLE_PDF,
+    assert_intact,
+    finish_ingest,
+    settings_for,
+    streamlit_server,
+)
 from streamlit.testing.v1 import AppTest
 
 from index.embedder import HashEmbedder
@@ -21,9 +28,6 @@ from ingest.load import _open_pdf, read_file
 from policyqa.service import Service, Upload, ingest_budget
 from policyqa.settings import Settings
 from policyqa.testing.pdfgen import bomb_pdf, long_pdf, sample_guideline, shared_stream_pdf
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-CHROMIUM_ARGS += ["--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def _service(tmp_path, **env):
@@ -187,39 +191,20 @@ def test_the_library_page_cancels_a_running_ingest(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium not installed (make test does)")
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make test does)")
 def test_cancel_in_a_real_browser(tmp_path):
     """AppTest does not run the progress fragment's timer: in Chromium, the results of a running ingest appear on
     their own, and the cancel button stops it."""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path / "data"), "POLICYQA_EMBED_MODEL": "policyqa-hash"}
     env["POLICYQA_INGEST_MAX_WORK_MB"] = "0"
     files = {"first.pdf": sample_guideline(), "slow.pdf": shared_stream_pdf(200, 300), "last.pdf": long_pdf(2)}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    args = ["--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
+    with streamlit_server(env) as url:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1600})
             page.goto(f"{url}/library", wait_until="domcontentloaded")
             drop = page.locator("[data-testid=stFileUploaderDropzoneInput]")
@@ -235,9 +220,6 @@ def test_cancel_in_a_real_browser(tmp_path):
             assert page.locator("[data-testid=stException]").count() == 0
             page.screenshot(path=str(tmp_path / "cancelled.png"), full_page=True)
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_the_reading_child_ends_with_the_ingest_that_started_it(tmp_path):
