@@ -55,6 +55,33 @@ def questions_shown(page) -> list[str]:
     return [messages.nth(i).inner_text().strip() for i in range(0, messages.count(), 2)]
 
 
+def settle(page) -> None:
+    """Wait until the app's script has finished its run (Streamlit shows its running icon meanwhile): a click
+    that lands while a run is still rerunning the page after a URL change can be consumed by that run."""
+    page.wait_for_timeout(500)
+    page.locator("[data-testid=stStatusWidgetRunningIcon]").wait_for(state="detached", timeout=WAIT_MS)
+
+
+def delete_open_conversation(page) -> None:
+    """The sidebar's delete gesture, retried once when the machine is so busy that the confirmation's run was
+    superseded (seen once in a full `make test` under load; the conversation must still go)."""
+    for attempt in range(2):
+        settle(page)
+        manage = page.get_by_role("button", name="この会話を削除")
+        if not manage.is_visible():
+            page.get_by_text("この会話の名前の変更・削除").click()
+        manage.click()
+        confirm = page.get_by_role("button", name="削除する")
+        try:
+            confirm.wait_for(timeout=30_000)
+        except Exception:  # noqa: BLE001 — playwright's TimeoutError: try the gesture once more
+            if attempt:
+                raise
+            continue
+        confirm.click()
+        return
+
+
 def sidebar_button(page, text: str):
     return page.locator("[data-testid=stSidebar] button").filter(has_text=text).first
 
@@ -103,9 +130,7 @@ def test_ask_reload_new_reopen_delete_and_feedback_reaches_the_admin(app_url, tm
         assert page.locator("[data-testid=stFeedbackButtonActive]").count() == 1  # the 👎 given is shown
         page.screenshot(path=str(ARTIFACTS / "conversation-reopened.png"), full_page=True)
 
-        page.get_by_text("この会話の名前の変更・削除").click()
-        page.get_by_role("button", name="この会話を削除").click()
-        page.get_by_role("button", name="削除する").click()
+        delete_open_conversation(page)
         page.wait_for_url(lambda url: "c=" not in url, timeout=30_000)
         page.wait_for_timeout(1500)
         assert sidebar_button(page, "申請の期限").count() == 1 and sidebar_button(page, "審査結果").count() == 0
