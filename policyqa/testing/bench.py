@@ -225,3 +225,44 @@ def truncation_speed(embedder, sample: Path, questions: list[str], size: int, di
         out[dim]["disk_mb"] = mb
         shutil.rmtree(path, ignore_errors=True)
     return out
+
+
+# --- hostile sizes (bench/hostile.py): the ingest's text path must stay linear ------------------------------
+SENTENCE = "区市町村が実施するカーボン・オフセットの手続を定めるものであり、排出削減の取組を促進します。"
+
+
+def hostile_text(kind: str, megabytes: int) -> bytes:
+    """`megabytes` of UTF-8 Japanese text as one line without a break ("one_line"), or as short lines of a
+    dozen characters each ("short_lines"): the two shapes that were quadratic (issue 14)."""
+    size = megabytes * 1024 * 1024
+    if kind == "one_line":
+        unit = SENTENCE.encode()
+    else:
+        unit = "".join(f"{SENTENCE[i : i + 12]}\n" for i in range(0, len(SENTENCE), 12)).encode()
+    return (unit * (size // len(unit) + 1))[:size].decode(errors="ignore").encode()
+
+
+def parse_seconds(kind: str, megabytes: int) -> dict:
+    """Read, clean and chunk one hostile .txt (no embedding: that is linear by construction), with this
+    process's peak memory afterwards."""
+    import resource
+
+    data = hostile_text(kind, megabytes)
+    seconds, doc = timed(parse_document, data, f"{kind}-{megabytes}mb.txt")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"kind": kind, "mb": megabytes, "seconds": seconds, "chunks": len(doc.chunks), "peak_mb": peak_mb}
+
+
+def repeated_ingest_seconds(chunks: int, repeated: bool) -> float:
+    """Ingest one .txt of `chunks` paragraphs, all the same text or all different, through the service with the
+    model-free embedder: the embedding reuse must fetch one row per distinct text, not one per copy."""
+    from index.embedder import HashEmbedder
+    from policyqa.service import Upload
+
+    paragraphs = [SENTENCE * 5 if repeated else f"{SENTENCE * 5}第{i}項。" for i in range(chunks)]
+    data = "\n\n".join(paragraphs).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        service = Service(Settings.from_env({"POLICYQA_DATA_DIR": tmp}), HashEmbedder())
+        seconds, results = timed(lambda: list(service.ingest([Upload("repeated.txt", data)])))
+    assert results[0].status == "added", results
+    return seconds
