@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
@@ -207,25 +207,23 @@ def read_skipped(data: bytes, password: str | None, texts: list[str], skipped: l
     `texts`; returns the pages still skipped ("ocr_no_text", "ocr_failed") and the numbers of pages read.
 
     A page that fails (pdfium cannot render it, the engine raises) is reported and the others go on."""
-    from ingest.load import SkippedPage
-
     still, read = [], set()
     try:
         document = open_document(data, password)
     except Exception:  # noqa: BLE001 — pypdf opened this file; pdfium may still refuse it as a whole
-        return [SkippedPage(s.number, "ocr_failed") for s in skipped], frozenset()
+        return [replace(s, reason="ocr_failed") for s in skipped], frozenset()
     try:
         for page in skipped:
             try:
                 text = ocr_page(document, page.number - 1)
             except Exception:  # noqa: BLE001 — one page's failure (render, model, memory) must not stop the rest
-                still.append(SkippedPage(page.number, "ocr_failed"))
+                still.append(replace(page, reason="ocr_failed"))
                 continue
             if text.strip():
                 texts[page.number - 1] = text
                 read.add(page.number)
             else:  # a page without text or images that OCR finds empty too is just blank
-                still.append(SkippedPage(page.number, "no_text" if page.reason == "no_text" else "ocr_no_text"))
+                still.append(replace(page, reason="no_text" if page.reason == "no_text" else "ocr_no_text"))
     finally:
         document.close()
     return still, frozenset(read)
