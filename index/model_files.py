@@ -12,7 +12,6 @@ lets later loads skip re-hashing 1.2 GB unless a file changed.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import re
 import shutil
@@ -26,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 
 from basics.errors import ModelError
+from basics.files import sha256_file
 
 MANIFEST = resources.files("index") / "embeddinggemma-300m.json"  # package data: pinned hashes
 _STAMP = ".policyqa-verified.json"
@@ -37,14 +37,6 @@ def manifest() -> dict:
 
 def model_dir(cache_dir: Path) -> Path:
     return Path(cache_dir) / "models" / manifest()["name"]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _stat_stamp(folder: Path, files: dict) -> dict:

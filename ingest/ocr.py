@@ -10,7 +10,6 @@ model from ModelScope into its package folder). Lines come back in Japanese read
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import dataclass, replace
@@ -19,6 +18,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from basics.errors import ErrorCode, IngestError, ModelError
+from basics.files import sha256_file
 
 MANIFEST = resources.files("ingest") / "rapidocr-3.10.0.json"
 # RapidOCR shrinks any image whose longer side exceeds 2000 px before detection (Global.max_side_len), so
@@ -79,7 +79,7 @@ def model_paths() -> dict[str, Path]:
     paths = {}
     for role, meta in manifest["files"].items():
         path = folder / meta["name"]
-        if not path.is_file() or path.stat().st_size != meta["size"] or _sha256(path) != meta["sha256"]:
+        if not path.is_file() or path.stat().st_size != meta["size"] or sha256_file(path) != meta["sha256"]:
             raise ModelError(
                 f"OCRモデルのファイルが見つからないか壊れています: {meta['name']}",
                 f"OCR model file missing or not the pinned one: {path} (reinstall rapidocr=={manifest['version']})",
@@ -87,14 +87,6 @@ def model_paths() -> dict[str, Path]:
             )
         paths[role] = path
     return paths
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def engine():

@@ -1,7 +1,7 @@
 """The layer rule, read from the source: no module imports a project module of a higher layer.
 
 Layers, bottom to top:
-  0  basics/ (errors, Japanese text helpers) and prompts/ (data)
+  0  basics/ (errors, Japanese text helpers, file hashing) and prompts/ (data)
   1  ingest/      2  index/      3  answer/
   4  the service floor: policyqa/__init__.py, policyqa/service.py, policyqa/settings.py, policyqa/conversations.py,
      policyqa/testing/
