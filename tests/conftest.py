@@ -21,6 +21,17 @@ def runtime(tmp_path):
     return Service(settings_for(tmp_path / "data"), HashEmbedder())
 
 
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    """The environment `streamlit run app.py` (or AppTest) reads: a fresh data folder, the hash embedder, no
+    read-only mode and no admin password unless a test sets them."""
+    monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POLICYQA_EMBED_MODEL", "policyqa-hash")
+    for key in ("POLICYQA_READ_ONLY", "POLICYQA_ADMIN_PASSWORD"):
+        monkeypatch.delenv(key, raising=False)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def real_embedder():
     """The real default embedding model, loaded once per test session."""

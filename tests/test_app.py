@@ -13,15 +13,6 @@ from policyqa.testing.pdfgen import sample_guideline
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-@pytest.fixture
-def app_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("POLICYQA_EMBED_MODEL", "policyqa-hash")
-    for key in ("POLICYQA_READ_ONLY", "POLICYQA_ADMIN_PASSWORD"):
-        monkeypatch.delenv(key, raising=False)
-    return tmp_path
-
-
 def _run(at):
     at.run()
     assert not at.exception, [e.value for e in at.exception]

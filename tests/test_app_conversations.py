@@ -24,17 +24,14 @@ SECOND = "申請の期限はいつですか？"
 
 
 @pytest.fixture
-def app_env(tmp_path, monkeypatch):
+def app_env(app_env):
+    """conftest's app environment with a guideline ingested."""
     from policyqa.service import Service, Upload
     from policyqa.settings import Settings
 
-    monkeypatch.setenv("POLICYQA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("POLICYQA_EMBED_MODEL", "policyqa-hash")
-    for key in ("POLICYQA_READ_ONLY", "POLICYQA_ADMIN_PASSWORD"):
-        monkeypatch.delenv(key, raising=False)
     [result] = Service(Settings.from_env()).ingest([Upload("guide.pdf", data=sample_guideline())])
     assert result.status == "added"
-    return tmp_path
+    return app_env
 
 
 @pytest.fixture
