@@ -6,6 +6,9 @@ from the rules (eval/heldout_corpus) and the bundled sample report. Sets:
   dev            the shared dev set
   heldout        eval/heldout.jsonl: written before any output was looked at; never tuned on
   conversations  eval/conversations.jsonl: two- and three-turn dialogues, standalone and follow-up turns
+  fresh          eval/fresh.jsonl and eval/fresh_conversations.jsonl: a second held-out set (60 questions, 12
+                 dialogues) written in session 5 by a helper that read only the documents, before any change
+                 of that session was measured on it; never tuned on
   jsquad         an external benchmark (JSQuAD, CC BY-SA 4.0), in a store of its own, 500-question sample
 The README reports held-out, conversation and JSQuAD figures.
 
@@ -38,7 +41,7 @@ from policyqa.testing.corpus import ingest_all, text_corpus_uploads
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "eval"
 SAMPLE = ROOT / "samples" / "tokyo62-carbon-offset-report-appendices.pdf"
-SETS = ("tuning", "dev", "heldout", "conversations", "jsquad")
+SETS = ("tuning", "dev", "heldout", "conversations", "fresh", "fresh-conversations", "jsquad")
 
 
 def build_store(data_dir: Path, embedder) -> Service:
@@ -93,18 +96,20 @@ def main() -> None:
             "dev": settings.dev_qa_path,
             "heldout": EVAL / "heldout.jsonl",
             "conversations": EVAL / "conversations.jsonl",
+            "fresh": EVAL / "fresh.jsonl",
+            "fresh-conversations": EVAL / "fresh_conversations.jsonl",
         }
         wanted = [s for s in sets if s in files and files[s].exists()]
         if wanted:
             service = build_store(args.store or Path(tmp) / "eval", embedder)
             for name in wanted:
-                modes = ("dense", "keyword", "hybrid", "baseline") if name in ("tuning", "heldout") else ("hybrid",)
+                modes = ("dense", "keyword", "hybrid", "baseline") if name in ("tuning", "heldout", "fresh") else ("hybrid",)
                 modes = tuple(args.modes.split(",")) if args.modes else modes
                 questions = load_questions(files[name])
                 report = evaluate(service, questions, modes=modes)
                 reports[name] = report
                 text = format_report(report) if args.misses else format_report(report).split("\nmiss")[0]
-                if name == "conversations":
+                if name.endswith("conversations"):
                     missed = {m["id"] for m in report.answer_misses}
                     text += "\n" + conversation_split({q.id: q.id not in missed for q in questions}, questions)
                 sections.append((name, text))

@@ -10,6 +10,7 @@ contains any evidence string after NFKC and whitespace removal. Modes: dense, ke
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -86,9 +87,36 @@ class Report:
         return asdict(self)
 
 
+# Evidence for a table row is copied from the page as printed, across its cells ("第３回 自治体委員会 ７月 14 日");
+# the library stores the row as a record, cells joined with its caption and the year a date cell carries
+# ("第3回 自治体委員会\t2010 (平成22)年7月14日"). Such evidence is found when its pieces occur in order on
+# one line of the passage, each within this many characters of the one before.
+PIECE_GAP = 40
+_CELL_BREAK = re.compile(r"[\s|｜]+")  # cells printed apart, or with the bars of a text table
+
+
+def _pieces_on_a_line(text: str, pieces: list[str]) -> bool:
+    for line in text.splitlines():
+        body, at = squash(line), 0
+        for n, piece in enumerate(pieces):
+            found = body.find(piece, at)
+            if found < 0 or (n and found - at > PIECE_GAP):
+                break
+            at = found + len(piece)
+        else:
+            return True
+    return False
+
+
 def contains_evidence(text: str, evidence: list[str]) -> bool:
     body = squash(text)
-    return any(squash(e) and squash(e) in body for e in evidence)
+    for e in evidence:
+        if squash(e) and squash(e) in body:
+            return True
+        pieces = [squash(p) for p in _CELL_BREAK.split(e) if squash(p)]
+        if len(pieces) > 1 and _pieces_on_a_line(text, pieces):
+            return True
+    return False
 
 
 def first_hit_rank(texts: list[str], evidence: list[str]) -> int | None:

@@ -5,7 +5,7 @@ import json
 import pytest
 from helpers import DEV_QA, ROOT, SAMPLE_PDF
 
-from policyqa.evaluate import evaluate, load_questions, retrieval_scores
+from policyqa.evaluate import contains_evidence, evaluate, load_questions, retrieval_scores
 from policyqa.testing.corpus import build_eval_store
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -15,6 +15,20 @@ def test_retrieval_scores():
     recall, mrr = retrieval_scores([1, 2, None, 7])
     assert recall == {1: 0.25, 3: 0.5, 5: 0.5, 10: 0.75}
     assert mrr == pytest.approx((1 + 0.5 + 1 / 7) / 4)
+
+
+def test_table_evidence_is_found_in_the_record_of_its_row():
+    record = "(2)2010(平成22)年度[会議名称/日程/主な内容]第3回 自治体委員会\t2010 (平成22)年7月14日\t・報告について"
+    printed = "第３回 自治体委員会 ７月 14 日"  # copied across the printed row's cells
+    assert contains_evidence(record, [printed])
+    assert contains_evidence("前の行\n" + record, [printed])
+    # the pieces must stay on one line, in order and near each other
+    assert not contains_evidence("第3回 自治体委員会\n2010年7月14日", [printed])
+    assert not contains_evidence("7月14日 第3回 自治体委員会", [printed])
+    far = "第3回 自治体委員会" + "、報告" * 20 + "7月14日"
+    assert not contains_evidence(far, [printed])
+    assert contains_evidence("増田章司 国分寺市", ["増田 章司  国分寺市"])  # a plain span, whitespace aside
+    assert contains_evidence("[部門/削減率]家庭部門\t56%", ["家庭部門 ｜ ５６％"])  # a text table's bars
 
 
 def test_eval_cli_reports_modes_and_misses(tmp_path):
