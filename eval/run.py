@@ -103,7 +103,8 @@ def main() -> None:
         if wanted:
             service = build_store(args.store or Path(tmp) / "eval", embedder)
             for name in wanted:
-                modes = ("dense", "keyword", "hybrid", "baseline") if name in ("tuning", "heldout", "fresh") else ("hybrid",)
+                every_mode = name in ("tuning", "heldout", "fresh")
+                modes = ("dense", "keyword", "hybrid", "baseline") if every_mode else ("hybrid",)
                 modes = tuple(args.modes.split(",")) if args.modes else modes
                 questions = load_questions(files[name])
                 report = evaluate(service, questions, modes=modes)

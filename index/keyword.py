@@ -328,3 +328,13 @@ class KeywordIndex:
         _, df = self._postings(_codes(bigrams), None)
         known = {b for b, d in zip(bigrams, df, strict=True) if d > 0}
         return [t for t in terms if not any(t[i : i + 2] in known for i in range(len(t) - 1))]
+
+    def unknown_terms_translated(self, question: str, groups: list[list[str]]) -> list[str]:
+        """`unknown_terms` of the question and of its English words' renderings (index.query.glossary_groups):
+        an English word is unknown only when none of its renderings is in the documents."""
+        unknown = self.unknown_terms(question)
+        for group in groups:
+            missing = [self.unknown_terms(rendering) for rendering in group]
+            if all(missing):
+                unknown += missing[0]
+        return list(dict.fromkeys(unknown))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from index.embedder import Embedder
 from index.keyword import KeywordIndex, SegmentCache
-from index.query import expand, glossary_terms
+from index.query import expand, glossary_groups
 from index.search import MODES, Hit, fuse_hits
 from index.store import Store
 from index.versions import Archive, Version, shown_record
@@ -63,4 +63,4 @@ class PinnedSearch:
         return fuse_hits(dense, kw, k, self.records, self._get_chunks)
 
     def unknown_terms(self, question: str) -> list[str]:
-        return self._keyword.unknown_terms(f"{question} {' '.join(glossary_terms(question))}")
+        return self._keyword.unknown_terms_translated(question, glossary_groups(question))

@@ -12,6 +12,9 @@ import re
 from basics.jatext import nfkc
 
 # English words officials use → the Japanese terms of the documents. Longest phrases are matched first.
+# An English word often has several Japanese renderings, one per kind of body or document ("chair": 座長 of a
+# study group, 委員長 of a committee, 会長 of a council); they are listed with "|" and all searched, and the
+# word counts as absent from the documents only when none of them is there (glossary_groups).
 GLOSSARY = {
     "carbon offset": "カーボン・オフセット",
     "carbon neutral": "カーボン・ニュートラル",
@@ -20,12 +23,12 @@ GLOSSARY = {
     "greenhouse gas": "温室効果ガス",
     "global warming": "地球温暖化",
     "climate change": "気候変動",
-    "vice chair": "副座長",
-    "vice-chair": "副座長",
-    "chaired": "座長",
-    "chair": "座長",
-    "chairperson": "座長",
-    "committee": "委員会",
+    "vice chair": "副座長|副委員長|副会長",
+    "vice-chair": "副座長|副委員長|副会長",
+    "chaired": "座長|委員長|会長",
+    "chair": "座長|委員長|会長",
+    "chairperson": "座長|委員長|会長",
+    "committee": "委員会|協議会|審議会|連絡会",
     "municipal": "自治体",
     "municipality": "自治体",
     "municipalities": "自治体",
@@ -70,8 +73,8 @@ GLOSSARY = {
     "experts": "識者委員",
     "expert": "識者委員",
     "secretary general": "事務局長",
-    "director": "課長",
-    "meeting": "委員会",
+    "director": "課長|部長|所長|局長",
+    "meeting": "委員会|会議|会合",
     "energy": "エネルギー",
     "japan": "日本",
     "japanese": "日本",
@@ -79,9 +82,9 @@ GLOSSARY = {
     "percent": "%",
     "members": "委員",
     "member": "委員",
-    "cap-and-trade": "キャップ&トレード",
-    "cap and trade": "キャップ&トレード",
-    "emissions trading": "排出量取引",
+    "cap-and-trade": "キャップ&トレード|排出量取引",
+    "cap and trade": "キャップ&トレード|排出量取引",
+    "emissions trading": "排出量取引|キャップ&トレード",
     "facility": "事業所",
     "facilities": "事業所",
     "covered": "対象",
@@ -119,8 +122,8 @@ GLOSSARY = {
     "solar": "太陽光",
     "renewable": "再生可能エネルギー",
     "price": "価格",
-    "council": "審議会",
-    "mayor": "区長",
+    "council": "審議会|協議会|議会",
+    "mayor": "区長|市長|町長|村長",
 }
 _ERAS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
 _ERA_YEAR = re.compile(r"(明治|大正|昭和|平成|令和)\s*(\d{1,2}|元)\s*年")
@@ -142,10 +145,16 @@ def to_japanese_era(year: int) -> str | None:
     return None
 
 
-def glossary_terms(question: str) -> list[str]:
-    """The Japanese terms for the English words of a question."""
+def glossary_groups(question: str) -> list[list[str]]:
+    """Per English word or phrase of the question, its Japanese renderings."""
     text = nfkc(question)
-    return list(dict.fromkeys(GLOSSARY[m.group(1).lower()] for m in _GLOSSARY_RE.finditer(text)))
+    found = dict.fromkeys(GLOSSARY[m.group(1).lower()] for m in _GLOSSARY_RE.finditer(text))
+    return [value.split("|") for value in found]
+
+
+def glossary_terms(question: str) -> list[str]:
+    """The Japanese terms for the English words of a question (every rendering)."""
+    return list(dict.fromkeys(t for group in glossary_groups(question) for t in group))
 
 
 # Questions use everyday verbs, documents the Sino-Japanese nouns of the same events ("いつ始まりましたか" /

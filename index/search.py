@@ -18,7 +18,7 @@ from pathlib import Path
 from basics.jatext import squash
 from index.embedder import Embedder
 from index.keyword import KeywordIndex, SegmentCache
-from index.query import expand, glossary_terms
+from index.query import expand, glossary_groups
 from index.store import DocumentRecord, Store, signature_of
 from ingest.chunk import Chunk
 
@@ -97,7 +97,7 @@ class Searcher:
     def unknown_terms(self, question: str) -> list[str]:
         """Words of the question (and the Japanese of its English terms) that no document contains."""
         self.refresh()
-        return self._keyword.unknown_terms(f"{question} {' '.join(glossary_terms(question))}")
+        return self._keyword.unknown_terms_translated(question, glossary_groups(question))
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", doc_ids: list[str] | None = None) -> list[Hit]:
         if mode not in MODES:

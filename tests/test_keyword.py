@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from index.keyword import MAX_RECENT, KeywordIndex, SegmentCache, tokenize
+from index.query import glossary_groups
 from index.store import Store, open_client
 from ingest.chunk import Chunk
 
@@ -178,3 +179,19 @@ def test_unfiltered_dense_query_drops_inactive_versions(tmp_path):
     hits = store.query(query, 5, ["active"], every_active=True)
     assert len(hits) == 5 and {c.doc_id for c, _ in hits} == {"active"}
     assert [c.id for c, _ in hits] == [c.id for c, _ in store.query(query, 5, ["active"])]
+
+
+def test_an_english_word_is_unknown_only_when_none_of_its_renderings_is_there():
+    docs = make_docs(2, 5, seed=5)
+    extra = "ee" + "e" * 62
+    docs[extra] = [Chunk("ee-1", extra, 1, "1", "", "東京都は2010年度から排出量取引制度を開始しました。", 0, 5)]
+    index = build(docs, docs)
+    question = "When did Tokyo's cap-and-trade program start?"
+    # キャップ&トレード is not in the documents, its other rendering 排出量取引 is
+    assert ["キャップ&トレード", "排出量取引"] in glossary_groups(question)
+    assert index.unknown_terms("キャップ&トレード") == ["キャップ", "トレード"]
+    assert index.unknown_terms_translated(question, glossary_groups(question)) == []
+    # a word none of whose renderings is there is still unknown, and so is a Japanese word of the question
+    groups = glossary_groups("Who is the mayor of 大阪府?")
+    assert ["区長", "市長", "町長", "村長"] in groups
+    assert index.unknown_terms_translated("Who is the mayor of 大阪府?", groups) == ["大阪府", "区長"]
