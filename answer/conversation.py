@@ -4,7 +4,8 @@ A question is a follow-up only when it refers back (それ, その, 同, 当該,
 no subject of its own: its content words are only attributes that need one (対象, 期限, 副座長, 2011年度…).
 「J-VERとは何ですか？」 names its subject and is answered on its own after anything; 「その時の副座長は？」 and
 「対象は何か所ですか？」 continue the previous question, whose subject is searched with them. A year given
-relatively (翌年, 前年度, 同年) is resolved against the previous question's year.
+relatively (翌年, 前年度, 同年) is resolved against the previous question's year; a new year or ordinal
+("What about 2011?", 「2回目は？」) replaces the previous one.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def key_terms(question: str) -> str:
 
 def names_a_subject(question: str) -> bool:
     """Whether the question names something of its own beyond attributes and numbers (J-VER, 京都議定書)."""
-    words = [w for w in _WORDS.findall(key_terms(question)) if not w.isdigit() and not w.startswith("何")]
+    words = _WORDS.findall(_ORDINAL.sub(" ", key_terms(question)))  # an ordinal alone (2回目) names no subject
+    words = [w for w in words if not w.isdigit() and not w.startswith("何")]
     return any(w.lower() not in _ATTRIBUTES and w not in _ATTRIBUTES for w in words)
 
 
@@ -81,6 +83,25 @@ def resolve_relative_years(question: str, previous: str) -> str:
     return question
 
 
+# "2回目は？", "第3回は？", "次は第5条": an ordinal asked after a question about another item of the same series
+_ORDINAL = re.compile(r"第\s*(\d+|[一二三四五六七八九十]+)\s*(回|条|章|節|項|号|期)|(\d+)\s*(回|番)目")
+
+
+def _ordinal_kinds(text: str) -> set[str]:
+    return {m.group(2) or "回" for m in _ORDINAL.finditer(text)}
+
+
+def with_asked_ordinal(question: str, subject: str) -> tuple[str, str]:
+    """An ordinal of the question replaces the previous subject's ordinal of the same kind:
+    "2回目は？" after "第1回検討委員会" → ("第2回は？", "検討委員会")."""
+    question = re.sub(r"(\d+)\s*回目", r"第\1回", question)
+    kinds = _ordinal_kinds(question)
+    if not kinds:
+        return question, subject
+    subject = _ORDINAL.sub(lambda m: "" if (m.group(2) or "回") in kinds else m.group(0), subject)
+    return question, re.sub(r"\s+", " ", subject).strip()
+
+
 def search_text(question: str, history: Sequence[str], depth: int = MAX_DEPTH) -> str:
     """What to search for: the question, preceded by the previous turn's subject when it is a follow-up."""
     question = question.strip()[:MAX_QUESTION_CHARS]
@@ -91,4 +112,5 @@ def search_text(question: str, history: Sequence[str], depth: int = MAX_DEPTH) -
     subject = key_terms(previous)
     if _year_of(question) is not None:  # "What about 2011?": the new year replaces the earlier one
         subject = re.sub(r"\s+", " ", _YEAR.sub(" ", subject)).strip(" のは")
+    question, subject = with_asked_ordinal(question, subject)
     return f"{subject} {question}".strip()

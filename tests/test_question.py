@@ -104,6 +104,16 @@ def test_follow_ups_refer_back_or_name_no_subject():
     assert search_text("その前年は？", chain).startswith("J-VER")
 
 
+def test_an_ordinal_asked_after_another_item_of_the_series_replaces_it():
+    assert is_follow_up("2回目は？") and is_follow_up("第3回は？")
+    assert not is_follow_up("第3回検討委員会はいつですか？")  # names its subject
+    assert search_text("２回目は？", ["第１回検討委員会はいつ開催された？"]) == "検討委員会 第２回は？"
+    third = search_text("第3回は？", ["2010年度の第1回自治体委員会の日程は？"])
+    assert third == "2010年度の自治体委員会の日程は 第3回は？"
+    # an ordinal of another kind leaves the earlier one alone
+    assert search_text("第2条は？", ["第1回委員会の議題は？"]) == "第1回委員会の議題は 第2条は？"
+
+
 def test_a_year_no_passage_speaks_of_is_said_so():
     roster = f"{ROSTER}今福 芳明\t港区\t環境・街づくり支援部環境課長\t座長"
     hits = [_hit("c1", roster, 0)]
