@@ -57,9 +57,13 @@ def names_a_subject(question: str) -> bool:
     return any(w.lower() not in _ATTRIBUTES and w not in _ATTRIBUTES for w in words)
 
 
+def refers_back(question: str) -> bool:
+    """それ, その, 同, 当該, it, that…: the question names its subject by pointing at an earlier one."""
+    return bool(_REFERS_BACK.search(question.strip()))
+
+
 def is_follow_up(question: str) -> bool:
-    question = question.strip()
-    return bool(_REFERS_BACK.search(question)) or not names_a_subject(question)
+    return refers_back(question) or not names_a_subject(question.strip())
 
 
 def _year_of(text: str) -> int | None:

@@ -22,7 +22,18 @@ import re
 import time
 from dataclasses import dataclass
 
-from answer.question import REQUIRED, AnswerType, answer_type, asks_a_year, holds, ordinal_fit, ordinals, year_fit
+from answer.conversation import key_terms, refers_back
+from answer.question import (
+    REQUIRED,
+    AnswerType,
+    answer_type,
+    asks_a_year,
+    holds,
+    is_topic,
+    ordinal_fit,
+    ordinals,
+    year_fit,
+)
 from answer.types import NOT_FOUND, Answer, Citation
 from basics.jatext import normalize_for_search, squash, tokenize
 from index.embedder import EMBEDDINGGEMMA_MIN_SIMILARITY
@@ -59,6 +70,7 @@ UNTYPED_WEIGHT = 0.6  # a unit without the preferred kind of value (a person for
 NEXT_UNIT_SHARE = 0.6  # a further unit is quoted only when it scores at least this share of the best
 TIE_SHARE = 0.95  # …and adds a question term, unless it is as good as the best (two meetings that both fit)
 _KIND_JA = {AnswerType.WHEN: "日付", AnswerType.AMOUNT: "数量・金額", AnswerType.ARTICLE: "条項"}
+RESTATES = 0.3  # a unit with less than this share of words the question lacks only restates it
 KEY_BONUS = 1.0  # share of a term's weight added again when it is in the row's naming cell
 WHOLE_TERM_BONUS = 1.0  # share of a term's weight added again when it is matched as a whole term
 _CJK_TERM = re.compile(r"[\u3005\u30a0-\u30ff\u3400-\u9fff]{2,}")
@@ -108,6 +120,9 @@ def query_weights(question: str, searched: str) -> dict[str, float]:
 
     Kana-only bigrams are kept: dropping them (as inflection) lost two of the tuning questions for one won."""
     own = set(tokenize(question)) - _STOP
+    if searched.endswith(question) and searched != question and refers_back(question):
+        # 「それはいつ設置されたの？」 after 「J-COFとは何ですか」: それ is J-COF, the subject of this question too
+        own |= set(tokenize(key_terms(searched[: -len(question)]))) - _STOP
     extra = set(tokenize(expand(searched))) - _STOP - own
     return {**{t: CONTEXT_WEIGHT for t in extra}, **{t: 1.0 for t in own}}
 
@@ -228,6 +243,10 @@ def compose(
         timings = {"compose_ms": (time.perf_counter() - t0) * 1000}
         return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), timings, note)
     typed = [holds(kind, c.text, c.record) for c in cands]
+    if kind is AnswerType.DEFINITION:  # 「XとはY」: a unit about something else that mentions X defines nothing
+        term = key_terms(question)
+        about = [" ".join(c.record.cells) if c.record else c.text for c in cands]  # a record: its cells
+        typed = [ok and is_topic(term, text) for ok, text in zip(typed, about, strict=True)]
     if kind in REQUIRED and cands and not any(typed):
         # Asked for a date (an amount, an article) and no passage near the question holds one: say so and
         # show the passages, rather than quote sentences that do not answer.
@@ -259,9 +278,66 @@ def compose(
         top = hits[0]
         end = min(len(top.chunk.text), 200)
         chosen = [_Candidate(top, 0, 0, end, top.chunk.text[:end], frozenset())]
+    chosen = [_with_next_sentence(c, weights) for c in chosen]
+    if not asks_a_year(searched):
+        chosen = _with_other_years(chosen, hits, max_sentences)
     if kind is AnswerType.WHEN:
         chosen = [_with_year_context(c, cands) for c in chosen]
     return _build(question, searched, chosen, {"compose_ms": (time.perf_counter() - t0) * 1000})
+
+
+def novelty(text: str, q_weights: dict[str, float]) -> float:
+    """Share of a unit's content bigrams (not kana-only pieces) that the question does not already hold."""
+    own = {t for t in tokenize(text) if not _KANA.match(t)} - _STOP
+    return len(own - set(q_weights)) / len(own) if own else 0.0
+
+
+def _with_next_sentence(c: _Candidate, q_weights: dict[str, float]) -> _Candidate:
+    """A sentence that only restates the question (「…自然遺産が1件ある。」 for 「…自然遺産はどこ？」, 「梅雨の期間中
+    ほとんど雨が降らない場合がある。」 for 「…場合をなんという？」) introduces what the next sentence says: expository
+    text names a thing and gives its particulars in the sentence after. Such a sentence is quoted together
+    with the next one of its passage, as one unit."""
+    if c.record is not None or novelty(c.text, q_weights) >= RESTATES:
+        return c
+    text = c.hit.chunk.text
+    following = [(s, e) for s, e in text_units(text) if s >= c.end]
+    if not following:
+        return c
+    start, end = following[0]
+    nxt = text[start:end]
+    if "\n\n" in text[c.end : start] or parse_record(nxt) or heading_level(nxt) is not None or is_label(nxt):
+        return c  # the paragraph ends there
+    return _Candidate(c.hit, c.hit_rank, c.start, end, text[c.start : end], c.tokens | frozenset(tokenize(nxt)))
+
+
+_NUMBERING = re.compile(r"[\d０-９]+|平成|令和|昭和|元")
+
+
+def _table_kind(record: Record) -> str:
+    """A table's caption without its numbers and years, and its columns: the same for a table printed once
+    per year ((1)2009(平成21)年度 …, (2)2010(平成22)年度 …)."""
+    return _NUMBERING.sub("", record.caption) + "[" + "/".join(record.columns) + "]"
+
+
+def _with_other_years(chosen: list[_Candidate], hits: list[Hit], limit: int) -> list[_Candidate]:
+    """A question that names no year, answered by a row of a table printed once per year (a meeting
+    schedule, a roster): the row of the same name in another year's table answers it as well — 「第2回
+    自治体委員会はいつ」 was held in each year of the study — so those rows are quoted after the best one."""
+    best = chosen[0]
+    if best.record is None or not _key_cell(best):
+        return chosen
+    key, kind = squash(_key_cell(best)), _table_kind(best.record)
+    siblings, seen = [], {squash(c.text) for c in chosen}
+    for rank, hit in enumerate(hits):
+        for start, end in text_units(hit.chunk.text):
+            text = hit.chunk.text[start:end]
+            record = parse_record(text)
+            if record is None or not record.cells or record.caption == best.record.caption:
+                continue
+            if squash(record.cells[0]) == key and _table_kind(record) == kind and squash(text) not in seen:
+                seen.add(squash(text))
+                siblings.append(_Candidate(hit, rank, start, end, text, frozenset(tokenize(text)), record))
+    return [best, *siblings, *chosen[1:]][:limit]
 
 
 def _with_year_context(c: _Candidate, cands: list[_Candidate]) -> _Candidate:
@@ -276,6 +352,17 @@ def _with_year_context(c: _Candidate, cands: list[_Candidate]) -> _Candidate:
     return _Candidate(c.hit, c.hit_rank, prev.start, c.end, text, prev.tokens | c.tokens)
 
 
+def _shown(c: _Candidate) -> str:
+    """A unit as the answer shows it: a sentence as written; a table record with each cell named by its column
+    (「(1)2009(平成21)年度 自治体委員会委員 ｜ 氏名: 今福 芳明 ｜ 自治体名: 港区 ｜ …」), which the stored line
+    (caption [columns] tab-separated cells) leaves to the reader to pair up. The citation keeps the exact text."""
+    if c.record is None or not c.record.columns or len(c.record.cells) > len(c.record.columns):
+        return c.text.strip()
+    pairs = zip(c.record.columns, c.record.cells, strict=False)  # a row may leave its last cells out
+    named = [f"{col}: {cell}" if col else cell for col, cell in pairs if cell]
+    return " ｜ ".join([c.record.caption, *named] if c.record.caption else named)
+
+
 def _build(question: str, searched: str, chosen: list[_Candidate], timings: dict) -> Answer:
     numbers: dict[str, int] = {}
     spans: dict[str, list[tuple[int, int]]] = {}
@@ -286,7 +373,7 @@ def _build(question: str, searched: str, chosen: list[_Candidate], timings: dict
         n = numbers.setdefault(cid, len(numbers) + 1)
         spans.setdefault(cid, []).append((c.start, c.end))
         hit_of[cid] = c.hit
-        lines.append(f"{c.text.strip()} [{n}]")
+        lines.append(f"{_shown(c)} [{n}]")
     citations = []
     for cid, n in numbers.items():
         hit, places = hit_of[cid], tuple(sorted(spans[cid]))

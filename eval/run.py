@@ -6,6 +6,7 @@ from the rules (eval/heldout_corpus) and the bundled sample report. Sets:
   dev            the shared dev set
   heldout        eval/heldout.jsonl: written before any output was looked at; never tuned on
   conversations  eval/conversations.jsonl: two- and three-turn dialogues, standalone and follow-up turns
+                 (looked at and tuned on since session 5: the held-out dialogues are fresh-conversations)
   fresh          eval/fresh.jsonl and eval/fresh_conversations.jsonl: a second held-out set (60 questions, 12
                  dialogues) written in session 5 by a helper that read only the documents, before any change
                  of that session was measured on it; never tuned on
@@ -155,13 +156,34 @@ def update_readme(reports: dict) -> None:
             r = m.recall
             lines.append(f"| {m.mode} | {r[1]:.3f} | {r[3]:.3f} | {r[5]:.3f} | {r[10]:.3f} | {m.mrr10:.3f} |")
         lines += ["", f"Answers: {_answers_line(held)} (baseline = the tutorial pipeline, dense only).", ""]
+    fresh, fresh_conv = reports.get("fresh"), reports.get("fresh-conversations")
+    if fresh:
+        h = fresh.modes.get("hybrid")
+        recall = f"hybrid recall@1 {h.recall[1]:.3f}, recall@5 {h.recall[5]:.3f}, MRR@10 {h.mrr10:.3f}; " if h else ""
+        lines += [
+            f"**Second held-out set** (`eval/fresh.jsonl`, {fresh.questions} questions, {fresh.answerable} answerable, "
+            "written in session 5 from the documents alone by a helper that never saw the rules or any output, "
+            f"before that session's changes were measured on it; 37 on tables, 8 in English): {recall}"
+            f"{_answers_line(fresh)}.",
+            "",
+        ]
+    if fresh_conv:
+        turns = load_questions(EVAL / "fresh_conversations.jsonl")
+        missed = {m["id"] for m in fresh_conv.answer_misses}
+        split = conversation_split({q.id: q.id not in missed for q in turns}, turns)
+        lines += [
+            f"**Held-out conversations** (`eval/fresh_conversations.jsonl`, {fresh_conv.questions} turns in 12 "
+            f"dialogues): {_answers_line(fresh_conv)}; {split}.",
+            "",
+        ]
     conv = reports.get("conversations")
     if conv:
         turns = load_questions(EVAL / "conversations.jsonl")
         missed = {m["id"] for m in conv.answer_misses}
         split = conversation_split({q.id: q.id not in missed for q in turns}, turns)
         lines += [
-            f"**Conversations** (`eval/conversations.jsonl`, {conv.questions} turns): {_answers_line(conv)}; {split}.",
+            f"**Conversations** (`eval/conversations.jsonl`, {conv.questions} turns; used for tuning since session 5, "
+            f"the held-out conversations are above): {_answers_line(conv)}; {split}.",
             "",
         ]
     jsq = reports.get("jsquad")

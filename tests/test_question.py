@@ -4,7 +4,7 @@ import pytest
 
 from answer.conversation import is_follow_up, resolve_relative_years, search_text
 from answer.extractive import compose
-from answer.question import AnswerType, answer_type, holds, ordinal_fit, year_fit
+from answer.question import AnswerType, answer_type, holds, is_topic, ordinal_fit, year_fit
 from index.search import Hit
 from ingest.chunk import Chunk
 from ingest.tables import parse_record
@@ -72,8 +72,36 @@ def test_the_roster_row_that_answers_is_quoted_not_its_neighbours_or_the_vice_ch
     )
     second = f"●自治体委員会委員\n{ROSTER}今福 芳明\t港区\t環境・街づくり支援部環境課長\t座長"
     answer = compose("2009年度の自治体委員会の座長は誰ですか？", [_hit("c1", first, 0), _hit("c2", second, 1)])
-    assert answer.text.splitlines() == [f"{ROSTER}今福 芳明\t港区\t環境・街づくり支援部環境課長\t座長 [1]"]
+    # the record is shown with each cell named by its column; the citation quotes the stored line exactly
+    assert answer.text.splitlines() == [
+        "(1)2009(平成21)年度 自治体委員会委員 ｜ 氏名: 今福 芳明 ｜ 自治体名: 港区 ｜ "
+        "所属・役職: 環境・街づくり支援部環境課長 ｜ 備考: 座長 [1]"
+    ]
     assert answer.citations[0].chunk_id == "c2"
+    assert answer.citations[0].quote == f"{ROSTER}今福 芳明\t港区\t環境・街づくり支援部環境課長\t座長"
+
+
+def test_a_row_of_a_table_printed_once_a_year_is_answered_for_every_year_when_no_year_is_asked():
+    def schedule(year, era, n, date):
+        caption = f"({n}){year}(平成{era})年度[会議名称/日程/主な内容]"
+        first = f"第1回 自治体委員会\t{year} (平成{era})年5月{n}日\t・座長の選任"
+        rows = [first, f"第2回 自治体委員会\t{date}\t・報告"]
+        return "\n".join(caption + r for r in rows)
+
+    def hit(cid, text, rank, heading):
+        chunk = Chunk(cid, "d" * 64, 1, "1", f"添付資料2 > {heading}", text, 0, len(text))
+        return Hit(chunk, "報告書", 1.0 / (rank + 1), {"dense": rank + 1}, 0.6)
+
+    hits = [
+        hit("c1", schedule(2010, 22, 2, "2010 (平成22)年6月30日"), 0, "(2)2010(平成22)年度"),
+        hit("c2", "カーボン・オフセットの普及について検討した。", 1, "概要"),
+        hit("c3", schedule(2009, 21, 1, "2009 (平成21)年8月24日"), 2, "(1)2009(平成21)年度"),
+    ]
+    lines = compose("第2回自治体委員会はいつ開催されましたか？", hits).text.splitlines()
+    assert [line.split(" ｜ ")[2] for line in lines] == ["日程: 2010 (平成22)年6月30日", "日程: 2009 (平成21)年8月24日"]
+    # a year asked: that year's row alone
+    lines = compose("2009年度の第2回自治体委員会はいつ開催されましたか？", hits).text.splitlines()
+    assert len(lines) == 1 and "2009 (平成21)年8月24日" in lines[0]
 
 
 def test_a_date_asked_and_none_in_the_passages_is_said_so():
@@ -120,3 +148,24 @@ def test_a_year_no_passage_speaks_of_is_said_so():
     assert not compose("平成21年度の自治体委員会の座長は誰ですか？", hits).abstained
     missing = compose("2008年度の自治体委員会の座長は誰ですか？", hits)
     assert missing.abstained and "年の記述" in missing.note and missing.related
+
+
+def test_a_sentence_that_only_restates_the_question_is_quoted_with_the_next():
+    text = "ドミニカ国には、世界遺産リストに登録された自然遺産が1件ある。モルヌ・トロワ・ピトン国立公園である。"
+    hits = [_hit("c1", text, 0)]
+    lines = compose("ドミニカ国の、世界遺産リストに登録された自然遺産はどこ？", hits).text.splitlines()
+    assert len(lines) == 1 and "モルヌ・トロワ・ピトン国立公園" in lines[0]
+    # a sentence that says something of its own stays alone
+    text = "自然遺産はモルヌ・トロワ・ピトン国立公園である。島の北部には火山がある。"
+    lines = compose("ドミニカ国の自然遺産はどこ？", [_hit("c1", text, 0)]).text.splitlines()
+    assert lines == ["自然遺産はモルヌ・トロワ・ピトン国立公園である。 [1]"]
+
+
+def test_a_definition_is_the_unit_whose_topic_is_the_term():
+    assert is_topic("J-VER", "○「オフセット・クレジット(J-VER)制度」開始 環境省が管理する…の制度。")
+    assert not is_topic("J-VER", "J-クレジット制度は、国内クレジット制度とJ-VER制度を統合した制度である。")
+    assert not is_topic("J-VER", "カーボン・オフセットとは、排出を埋め合わせる考え方です。")
+    mentions = "J-クレジット制度は、国内クレジット制度とオフセット・クレジット(J-VER)制度を統合した制度です。"
+    defines = "オフセット・クレジット(J-VER)制度は、国内の排出削減・吸収量をクレジットとして認証する制度です。"
+    answer = compose("J-VERとは何ですか？", [_hit("c1", mentions, 0), _hit("c2", defines, 1)])
+    assert answer.text.startswith(defines)
