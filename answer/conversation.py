@@ -106,13 +106,18 @@ def with_asked_ordinal(question: str, subject: str) -> tuple[str, str]:
     return question, re.sub(r"\s+", " ", subject).strip()
 
 
-def search_text(question: str, history: Sequence[str], depth: int = MAX_DEPTH) -> str:
-    """What to search for: the question, preceded by the previous turn's subject when it is a follow-up."""
+def search_text(question: str, history: Sequence[str], depth: int = MAX_DEPTH, previous_answer: str = "") -> str:
+    """What to search for: the question, preceded by the previous turn's subject when it is a follow-up.
+
+    `previous_answer` (the text answered to the last question, when the caller has it) dates a relative year
+    the previous question did not: 「その翌年には何が始まりましたか？」 after 「J-VER制度はいつ始まりましたか？」,
+    answered 「…2008(平成20)年11月に創設」, asks about 2009."""
     question = question.strip()[:MAX_QUESTION_CHARS]
     if not history or depth <= 0 or not is_follow_up(question):
         return question
     previous = search_text(history[-1], history[:-1], depth - 1)  # a chain of follow-ups keeps its subject
-    question = resolve_relative_years(question, previous)
+    dated = previous if _year_of(previous) is not None else previous_answer.split("\n")[0]
+    question = resolve_relative_years(question, dated)
     subject = key_terms(previous)
     if _year_of(question) is not None:  # "What about 2011?": the new year replaces the earlier one
         subject = re.sub(r"\s+", " ", _YEAR.sub(" ", subject)).strip(" のは")

@@ -44,8 +44,10 @@ def ask(
     llm: LLMConfig | None = None,
     on_token: TokenCallback | None = None,
     meaning: Meaning | None = None,
+    previous_answer: str = "",
 ) -> Answer:
-    """Answer one question against the searcher's store; `history` holds the earlier questions, oldest first.
+    """Answer one question against the searcher's store; `history` holds the earlier questions, oldest first,
+    and `previous_answer` the text answered to the last of them (it dates 「その翌年」).
 
     Abstains below `min_similarity` (the embedding model's own threshold, passed by the service).
     With `llm` the answer is generated from the top passages, streamed to
@@ -53,7 +55,7 @@ def ask(
     extractive answer is the fallback whenever the endpoint or the checks fail."""
     if not question or not question.strip():
         raise PolicyQAError("質問を入力してください", "the question is empty", code=ErrorCode.EMPTY_QUESTION)
-    searched = search_text(question, list(history))
+    searched = search_text(question, list(history), previous_answer=previous_answer)
     t0 = time.perf_counter()
     if not tokenize(searched):  # symbols only: nothing any passage could match
         return Answer(question, searched, NOT_FOUND, (), True, (), {"search_ms": 0.0})

@@ -396,7 +396,11 @@ def _print_answer(answer) -> None:
 @main.command()
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable answer.")
-@click.option("--questions", type=click.Path(exists=True, path_type=Path), help='JSONL of {"id","question"}.')
+@click.option(
+    "--questions",
+    type=click.Path(exists=True, path_type=Path),
+    help='JSONL of {"id","question"}, with optional "history" (earlier questions) and "previous_answer".',
+)
 @click.option("--doc", "docs", multiple=True, help="Only use this document (source, title or id); repeatable.")
 @_version_options
 @click.pass_context
@@ -411,8 +415,12 @@ def ask(ctx, question, as_json, questions, docs, version, as_of) -> None:
     if questions:
         for row in _read_jsonl(questions):
             history = [str(h) for h in row.get("history") or []]
+            previous = str(row.get("previous_answer") or "")
             try:
-                out = answer_json(service.ask(str(row.get("question", "")), history, doc_ids=doc_ids, **pinned))
+                asked = service.ask(
+                    str(row.get("question", "")), history, doc_ids=doc_ids, previous_answer=previous, **pinned
+                )
+                out = answer_json(asked)
             except PolicyQAError as err:
                 out = {"error": err.en, "code": err.code}
             click.echo(json.dumps({"id": row.get("id"), **out}, ensure_ascii=False))

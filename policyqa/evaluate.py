@@ -162,8 +162,11 @@ def evaluate(service, questions: list[Question], modes=MODES) -> Report:
 
 def _answers(service, questions: list[Question], report: Report) -> None:
     correct, abstained_right, abstained_wrong, unanswerable = 0, 0, 0, 0
+    answered: dict[str, str] = {}  # question → the text answered to it, passed on as the app does
     for q in questions:
-        answer = service.ask(q.question, q.history)
+        previous = answered.get(q.history[-1], "") if q.history else ""
+        answer = service.ask(q.question, q.history, previous_answer=previous)
+        answered[q.question] = "" if answer.abstained else answer.text
         if not q.answerable:
             unanswerable += 1
             abstained_right += answer.abstained

@@ -349,10 +349,12 @@ class Service:
         on_token: TokenCallback | None = None,
         version: int | None = None,
         as_of: datetime | None = None,
+        previous_answer: str = "",
     ) -> Answer:
         """A cited answer (or an abstention); `history` holds the conversation's earlier questions, oldest
-        first. With POLICYQA_LLM_URL the answer is generated, streamed to `on_token` and checked. With
-        `version` / `as_of` it answers from the versions chosen (see `pinned`)."""
+        first, and `previous_answer` the text answered to the last of them. With POLICYQA_LLM_URL the answer
+        is generated, streamed to `on_token` and checked. With `version` / `as_of` it answers from the
+        versions chosen (see `pinned`)."""
         from answer.pipeline import ask
 
         searcher, doc_ids = self._searcher_for(doc_ids, version, as_of)
@@ -365,6 +367,7 @@ class Service:
             llm=self.llm,
             on_token=on_token,
             meaning=self.meaning(),
+            previous_answer=previous_answer,
         )
         return answer if searcher is not self.searcher else self._with_revision_note(answer)
 

@@ -82,12 +82,15 @@ def test_ask_prints_cited_answers_and_json(tmp_path):
         {"id": "x", "question": "報告はいつまでに？"},
         {"id": "y", "question": ""},
         {"id": "z", "question": "その期限は？", "history": ["森林吸収の申請について"]},  # a follow-up, as the app asks
+        # a relative year dated by the answer to the previous question, which named none
+        {"id": "w", "question": "その翌年は？", "history": ["指針はいつ改定？"], "previous_answer": "2012年4月 [1]"},
     ]
     qs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     lines = [json.loads(x) for x in run(tmp_path, "ask", "--questions", str(qs)).stdout.splitlines()]
     assert lines[0]["id"] == "x" and "6月末日" in lines[0]["answer"]
     assert lines[1] == {"id": "y", "error": "the question is empty", "code": "empty_question"}
     assert lines[2]["searched"] == "森林吸収の申請について その期限は？"
+    assert lines[3]["searched"] == "指針 その2013年は？"
 
 
 # Runs one command in-process and reports which heavy modules it imported (the last line of stdout).

@@ -132,6 +132,18 @@ def test_follow_ups_refer_back_or_name_no_subject():
     assert search_text("その前年は？", chain).startswith("J-VER")
 
 
+def test_a_relative_year_is_dated_by_the_previous_answer_when_the_previous_question_named_none():
+    history = ["J-VER制度はいつ始まりましたか？"]
+    answered = "「オフセット・クレジット(J-VER)制度」が、2008(平成20)年11月に創設されました。 [1]"
+    assert search_text("その翌年には何が始まりましたか？", history, previous_answer=answered) == (
+        "J-VER制度 その2009年には何が始まりましたか？"
+    )
+    # the previous question's own year comes first; without either, the question is searched as asked
+    asked = ["2010年度の座長は誰ですか？"]
+    assert "2011年" in search_text("翌年は誰でしたか？", asked, previous_answer="2008年に就任 [1]")
+    assert search_text("その翌年には何が始まりましたか？", history).endswith("その翌年には何が始まりましたか？")
+
+
 def test_an_ordinal_asked_after_another_item_of_the_series_replaces_it():
     assert is_follow_up("2回目は？") and is_follow_up("第3回は？")
     assert not is_follow_up("第3回検討委員会はいつですか？")  # names its subject

@@ -137,7 +137,10 @@ def chat_page() -> None:
 
             with st.status("資料を検索しています…", expanded=False) as status:
                 history = [t["question"] for t in turns]
-                answer = service.ask(question, history, doc_ids=chosen or None, on_token=show, version=version)
+                last = turns[-1]["answer"].text if turns and not turns[-1]["answer"].abstained else ""
+                answer = service.ask(
+                    question, history, doc_ids=chosen or None, on_token=show, version=version, previous_answer=last
+                )
                 status.update(label=escape_md(f"検索語: {answer.searched}"), state="complete")
             streamed.empty()  # the draft goes before the checked answer is drawn
         except PolicyQAError as err:
