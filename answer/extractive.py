@@ -99,17 +99,23 @@ def _candidates(hits: list[Hit]) -> list[_Candidate]:
         # A table row means little without its heading ("(3)2011年度 > ●自治体委員会委員"): the heading's
         # terms count as the row's own.
         context = set(tokenize(hit.chunk.heading))
+        asked: set[str] = set()  # an FAQ's question: its words are the next line's (its answer's) context
         for start, end in text_units(hit.chunk.text):
             sentence = hit.chunk.text[start:end]
             record = parse_record(sentence)
-            tokens = frozenset(tokenize(sentence)) | context
+            tokens = frozenset(tokenize(sentence)) | context | asked
             if record is None:
                 # headings, labels and source notes are context, not answers
                 is_context = heading_level(sentence) is not None or _SUBHEADING.match(sentence)
                 is_context = is_context or _SOURCE_LINE.match(sentence) or is_label(sentence)
-                # a question quoted in an FAQ or in minutes is not its own answer
-                if is_context or _QUESTION.search(sentence.strip()):
+                # a question quoted in an FAQ or in minutes is not its own answer, but says what the answer
+                # after it is about (「Q3 証書はどこで購入できますか。」「A3 区役所本庁舎3階の…窓口…」)
+                if _QUESTION.search(sentence.strip()):
+                    asked = set(tokenize(sentence))
                     continue
+                if is_context:
+                    continue
+            asked = set()
             if len(squash(sentence)) >= MIN_SENTENCE_CHARS and tokens:
                 out.append(_Candidate(hit, rank, start, end, sentence, tokens, record))
     return out

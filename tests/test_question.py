@@ -181,3 +181,12 @@ def test_a_definition_is_the_unit_whose_topic_is_the_term():
     defines = "オフセット・クレジット(J-VER)制度は、国内の排出削減・吸収量をクレジットとして認証する制度です。"
     answer = compose("J-VERとは何ですか？", [_hit("c1", mentions, 0), _hit("c2", defines, 1)])
     assert answer.text.startswith(defines)
+
+
+def test_an_faq_answer_is_about_the_question_before_it():
+    faq = (
+        "Q2 証書は1口いくらですか。\nA2 証書は1口500円です。\n"
+        "Q3 証書の購入場所はどこですか。\nA3 環境政策課窓口と区内の図書館で取り扱っています。"
+    )
+    answer = compose("証書の購入場所はどこですか？", [_hit("c1", faq, 0)])
+    assert answer.text.splitlines()[0] == "A3 環境政策課窓口と区内の図書館で取り扱っています。 [1]"
