@@ -284,12 +284,32 @@ def compose(
         top = hits[0]
         end = min(len(top.chunk.text), 200)
         chosen = [_Candidate(top, 0, 0, end, top.chunk.text[:end], frozenset())]
-    chosen = [_with_next_sentence(c, weights) for c in chosen]
+    chosen = [_with_next_sentence(c, weights) for c in _joined_when_adjacent(chosen)]
     if not asks_a_year(searched):
         chosen = _with_other_years(chosen, hits, max_sentences)
     if kind is AnswerType.WHEN:
         chosen = [_with_year_context(c, cands) for c in chosen]
     return _build(question, searched, chosen, {"compose_ms": (time.perf_counter() - t0) * 1000})
+
+
+def _joined_when_adjacent(chosen: list[_Candidate]) -> list[_Candidate]:
+    """Two chosen sentences that follow each other in one paragraph are quoted as one line, in the order
+    written, where the better of them stood: expository text names a thing in one sentence and says it in
+    the next (「…降らない場合がある。このような梅雨のことを空梅雨という。」), and read apart the first says
+    nothing."""
+    out: list[_Candidate] = []
+    for c in chosen:
+        for i, o in enumerate(out):
+            if o.hit is c.hit and o.record is None and c.record is None:
+                first, second = (o, c) if o.start < c.start else (c, o)
+                gap = o.hit.chunk.text[first.end : second.start]
+                if first.end <= second.start and not gap.strip() and "\n" not in gap:
+                    text = o.hit.chunk.text[first.start : second.end]
+                    out[i] = _Candidate(o.hit, o.hit_rank, first.start, second.end, text, o.tokens | c.tokens)
+                    break
+        else:
+            out.append(c)
+    return out
 
 
 def novelty(text: str, q_weights: dict[str, float]) -> float:

@@ -190,3 +190,12 @@ def test_an_faq_answer_is_about_the_question_before_it():
     )
     answer = compose("証書の購入場所はどこですか？", [_hit("c1", faq, 0)])
     assert answer.text.splitlines()[0] == "A3 環境政策課窓口と区内の図書館で取り扱っています。 [1]"
+
+
+def test_chosen_sentences_that_follow_each_other_are_quoted_as_one_line():
+    text = (
+        "梅雨の期間中ほとんど雨が降らない場合がある。このような梅雨のことを空梅雨という。"
+        "\n梅雨の末期には雷をともなった雨が降ることが多い。"
+    )
+    lines = compose("ほとんど雨が降らない梅雨のことを何という？", [_hit("c1", text, 0)]).text.splitlines()
+    assert lines == ["梅雨の期間中ほとんど雨が降らない場合がある。このような梅雨のことを空梅雨という。 [1]"]
