@@ -259,9 +259,12 @@ def compose(
         note = f"資料の該当箇所に{_KIND_JA[kind]}の記述が見つかりませんでした"
         timings = {"compose_ms": (time.perf_counter() - t0) * 1000}
         return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), timings, note)
+    # a quantity asked by its noun (得票率は？): when some unit holds a number, a unit without one is no answer;
+    # when none does, the number may be written in words, and nothing is held back
+    strict = kind in REQUIRED or (kind is AnswerType.MEASURE and any(typed))
     for i, ok in enumerate(typed):
         if not ok:  # required kinds: never quoted; preferred kinds: quoted only when nothing better is there
-            scores[i] *= 0.0 if kind in REQUIRED else UNTYPED_WEIGHT
+            scores[i] *= 0.0 if strict else UNTYPED_WEIGHT
         elif kind is AnswerType.WHEN and _MONTH.search(cands[i].text):
             scores[i] *= PRECISE_DATE  # いつ asks for a point in time: a month is a better answer than a year
     order = sorted(range(len(cands)), key=lambda i: -scores[i])

@@ -21,6 +21,7 @@ class AnswerType(StrEnum):
     WHO = "who"
     WHEN = "when"
     AMOUNT = "amount"
+    MEASURE = "measure"  # 「…の得票率は？」「標高は？」: a quantity named by its noun, not by 何/いくら
     WHERE = "where"
     ARTICLE = "article"
     DEFINITION = "definition"
@@ -66,7 +67,16 @@ _RULES: list[tuple[AnswerType, re.Pattern]] = [
             re.I,
         ),
     ),
-    (AnswerType.WHO, re.compile(r"誰|だれ|どなた|何という人|何者|who\b|whom\b|whose\b", re.I)),
+    (AnswerType.WHO, re.compile(r"誰|だれ|どなた|何という人|何者|(人物|人)は?[?？。]?$|who\b|whom\b|whose\b", re.I)),
+    # a question that ends on a quantity's noun asks for its value (preferred, not required: 「二種」「十一」
+    # are numbers a pattern may not read)
+    (
+        AnswerType.MEASURE,
+        re.compile(
+            r"(率|数|額|量|標高|人口|面積|距離|速度|気温|温度|価格|高さ|長さ|重さ|広さ|深さ|年数)"
+            r"(は|って)?\s*[?？。]?$"
+        ),
+    ),
     (AnswerType.WHERE, re.compile(r"どこ|何処|何県|何国|どの(国|県|市|町|村|地域|場所)|where\b", re.I)),
     (AnswerType.REASON, re.compile(r"なぜ|何故|どうして|理由|why\b", re.I)),
     (
@@ -78,7 +88,8 @@ _RULES: list[tuple[AnswerType, re.Pattern]] = [
 _DATE = re.compile(r"\d{4}\s*年|\d{4}\s*[(（]|(平成|令和|昭和|大正|明治)\s*(\d+|元)\s*年|\d+\s*月|\d+\s*日|\d{4}")
 _AMOUNT = re.compile(
     r"\d[\d,.]*\s*(%|％|割|件|人|名|回|か所|箇所|カ所|ヶ所|社|団体|t|トン|kg|キロ|ha|ヘクタール|円|万|億|倍|歳|個|本|点"
-    r"|区|市|町|村|年間|年|か月|ヶ月|日|時間|分|km|m|kW|%)|[一二三四五六七八九十百千万]+\s*(人|件|回|か所|社|倍)"
+    r"|区|市|町|村|年間|年|か月|ヶ月|日|時間|分|km|m|kW|%|メートル|キロメートル|センチ|票|議席|カ国|か国|府県|ドル|℃|度)"
+    r"|[一二三四五六七八九十百千万]+\s*(人|名|件|回|か所|社|倍|種|つ)"
 )
 _ARTICLE = re.compile(r"第\s*\d+\s*条")
 _PERSON = re.compile(
@@ -102,6 +113,7 @@ _BECAUSE = re.compile(r"ため|ので|から|により|によって|理由|目�
 _VALUES = {
     AnswerType.WHEN: (_DATE,),
     AnswerType.AMOUNT: (_AMOUNT,),
+    AnswerType.MEASURE: (_AMOUNT,),
     AnswerType.ARTICLE: (_ARTICLE,),
     AnswerType.WHO: (_PERSON, _BODY),
     AnswerType.WHERE: (_PLACE,),
@@ -138,7 +150,12 @@ def holds(kind: AnswerType, text: str, record: Record | None = None) -> bool:
         if kind is AnswerType.WHERE:
             return any(c in columns for c in _PLACE_COLUMNS) or bool(_PLACE.search(cells))
         text = cells
+    if kind is AnswerType.MEASURE:  # ordinals and dates are numbers but not quantities (第24回, 2014年12月)
+        text = _NOT_QUANTITIES.sub(" ", text)
     return any(pattern.search(text) for pattern in _VALUES[kind])
+
+
+_NOT_QUANTITIES = re.compile(r"第\s*\d+\s*\S|\d{4}\s*年度?|\d{1,2}\s*月|\d{1,2}\s*日")
 
 
 # --- years: a question that names a year wants the unit of that year ----------------------------------

@@ -199,3 +199,11 @@ def test_chosen_sentences_that_follow_each_other_are_quoted_as_one_line():
     )
     lines = compose("ほとんど雨が降らない梅雨のことを何という？", [_hit("c1", text, 0)]).text.splitlines()
     assert lines == ["梅雨の期間中ほとんど雨が降らない場合がある。このような梅雨のことを空梅雨という。 [1]"]
+
+
+def test_a_question_ending_on_a_quantity_noun_prefers_a_unit_with_its_value():
+    assert answer_type("第24回参院選での比例の得票率は？") is AnswerType.MEASURE
+    assert answer_type("ピコ山の標高は") is AnswerType.MEASURE
+    assert answer_type("仮説を唱えた人物は？") is AnswerType.WHO
+    hits = [_hit("c1", "第24回参院選での比例の得票率は大きく伸びた。", 0), _hit("c2", "比例は10.74%となった。", 1)]
+    assert compose("第24回参院選での比例の得票率は？", hits).text.splitlines()[0] == "比例は10.74%となった。 [1]"
