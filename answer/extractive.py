@@ -29,7 +29,6 @@ from answer.question import (
     answer_type,
     asks_a_year,
     holds,
-    is_topic,
     ordinal_fit,
     ordinals,
     year_fit,
@@ -249,10 +248,6 @@ def compose(
         timings = {"compose_ms": (time.perf_counter() - t0) * 1000}
         return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), timings, note)
     typed = [holds(kind, c.text, c.record) for c in cands]
-    if kind is AnswerType.DEFINITION:  # 「XとはY」: a unit about something else that mentions X defines nothing
-        term = key_terms(question)
-        about = [" ".join(c.record.cells) if c.record else c.text for c in cands]  # a record: its cells
-        typed = [ok and is_topic(term, text) for ok, text in zip(typed, about, strict=True)]
     if kind in REQUIRED and cands and not any(typed):
         # Asked for a date (an amount, an article) and no passage near the question holds one: say so and
         # show the passages, rather than quote sentences that do not answer.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from basics.jatext import nfkc, squash
+from basics.jatext import nfkc
 from ingest.tables import Record
 
 
@@ -68,8 +68,8 @@ _RULES: list[tuple[AnswerType, re.Pattern]] = [
         ),
     ),
     (AnswerType.WHO, re.compile(r"誰|だれ|どなた|何という人|何者|(人物|人)は?[?？。]?$|who\b|whom\b|whose\b", re.I)),
-    # a question that ends on a quantity's noun asks for its value (preferred, not required: 「二種」「十一」
-    # are numbers a pattern may not read)
+    # a question that ends on a quantity's noun asks for its value: required when some unit near the question
+    # holds a number, otherwise not (「二種」「十一」 are numbers a pattern may not read): see answer.extractive
     (
         AnswerType.MEASURE,
         re.compile(
@@ -241,19 +241,3 @@ def ordinal_fit(question: str, unit: str) -> float:
     if not same_kind:
         return 1.0
     return YEAR_MATCH if asked & same_kind else YEAR_MISMATCH
-
-
-# --- definitions: the unit that defines X has X as its topic --------------------------------------------
-_TOPIC_END = re.compile(r"[はが]")
-
-
-def is_topic(term: str, text: str) -> bool:
-    """Whether `term` is what the unit is about: it stands before the unit's first は or が (the topic and
-    subject markers), as in 「J-クレジット制度は、…を統合した制度」 for J-クレジット — not for the J-VER it
-    mentions later — or 「○「オフセット・クレジット(J-VER)制度」開始 環境省が管理する…制度」 for J-VER."""
-    term, text = squash(nfkc(term)).lower(), squash(nfkc(text)).lower()
-    at = text.find(term) if term else -1
-    if at < 0:
-        return False
-    end = _TOPIC_END.search(text)
-    return end is None or at < end.start()

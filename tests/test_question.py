@@ -4,7 +4,7 @@ import pytest
 
 from answer.conversation import is_follow_up, resolve_relative_years, search_text
 from answer.extractive import compose
-from answer.question import AnswerType, answer_type, holds, is_topic, ordinal_fit, year_fit
+from answer.question import AnswerType, answer_type, holds, ordinal_fit, year_fit
 from index.search import Hit
 from ingest.chunk import Chunk
 from ingest.tables import parse_record
@@ -171,16 +171,6 @@ def test_a_sentence_that_only_restates_the_question_is_quoted_with_the_next():
     text = "自然遺産はモルヌ・トロワ・ピトン国立公園である。島の北部には火山がある。"
     lines = compose("ドミニカ国の自然遺産はどこ？", [_hit("c1", text, 0)]).text.splitlines()
     assert lines == ["自然遺産はモルヌ・トロワ・ピトン国立公園である。 [1]"]
-
-
-def test_a_definition_is_the_unit_whose_topic_is_the_term():
-    assert is_topic("J-VER", "○「オフセット・クレジット(J-VER)制度」開始 環境省が管理する…の制度。")
-    assert not is_topic("J-VER", "J-クレジット制度は、国内クレジット制度とJ-VER制度を統合した制度である。")
-    assert not is_topic("J-VER", "カーボン・オフセットとは、排出を埋め合わせる考え方です。")
-    mentions = "J-クレジット制度は、国内クレジット制度とオフセット・クレジット(J-VER)制度を統合した制度です。"
-    defines = "オフセット・クレジット(J-VER)制度は、国内の排出削減・吸収量をクレジットとして認証する制度です。"
-    answer = compose("J-VERとは何ですか？", [_hit("c1", mentions, 0), _hit("c2", defines, 1)])
-    assert answer.text.startswith(defines)
 
 
 def test_an_faq_answer_is_about_the_question_before_it():
