@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from index.embedder import Embedder
 from index.keyword import KeywordIndex, SegmentCache
-from index.query import glossary_groups, keyword_query
+from index.query import expand, glossary_groups
 from index.search import MODES, Hit, fuse_hits
 from index.store import Store
 from index.versions import Archive, Version, shown_record
@@ -59,7 +59,7 @@ class PinnedSearch:
         dense = self._dense(query, allowed) if mode in ("hybrid", "dense") else []
         kw = []
         if mode in ("hybrid", "keyword"):
-            kw = self._keyword.search(keyword_query(query), self.candidates, set(allowed) if doc_ids else None)
+            kw = self._keyword.search(expand(query), self.candidates, set(allowed) if doc_ids else None)
         return fuse_hits(dense, kw, k, self.records, self._get_chunks)
 
     def unknown_terms(self, question: str) -> list[str]:

@@ -202,17 +202,3 @@ def expand(question: str) -> str:
     """The question followed by its expansions, for character-level matching."""
     extra = expansions(question)
     return f"{question} {' '.join(extra)}" if extra else question
-
-
-# A question ending in how it asks (「…とは何ですか」, 「…は誰ですか」) would match, by those words, every passage
-# that asks the same way — an FAQ's questions, minutes that report a question — rather than the one that
-# answers. The keyword match leaves that ending out; the dense model reads the whole question.
-_ASKING_END = re.compile(r"(とは|って)?\s*(何|なに|誰|だれ|どなた|どこ|いつ)\s*(です|でしょう|でした|だった)?\s*か?$")
-
-
-def keyword_query(question: str) -> str:
-    """What the keyword index is asked: the question without its asking ending, with its expansions."""
-    text = re.sub(r"[?？!！。\s]+$", "", nfkc(question).strip())
-    core = _ASKING_END.sub("", text).strip() or text
-    extra = expansions(question)
-    return f"{core} {' '.join(extra)}" if extra else core

@@ -18,7 +18,7 @@ from pathlib import Path
 from basics.jatext import squash
 from index.embedder import Embedder
 from index.keyword import KeywordIndex, SegmentCache
-from index.query import glossary_groups, keyword_query
+from index.query import expand, glossary_groups
 from index.store import DocumentRecord, Store, signature_of
 from ingest.chunk import Chunk
 
@@ -113,7 +113,7 @@ class Searcher:
             dense = self.store.query(vec, self.candidates, allowed, every_active=len(allowed) == len(records))
         kw: list[tuple[str, float]] = []
         if mode in ("hybrid", "keyword"):
-            kw = keyword.search(keyword_query(query), self.candidates, set(allowed) if doc_ids else None)
+            kw = keyword.search(expand(query), self.candidates, set(allowed) if doc_ids else None)
         return self._fuse(dense, kw, k, records)
 
     def _fuse(self, dense, kw, k: int, records: dict[str, DocumentRecord]) -> list[Hit]:
