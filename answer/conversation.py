@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from answer.question import ORDINAL
+
 MAX_QUESTION_CHARS = 1000  # longer input is cut for search (a 512-token model reads ~850 Japanese chars)
 MAX_DEPTH = 3  # a chain of follow-ups borrows its subject through at most this many earlier turns
 
@@ -29,6 +31,7 @@ _ASKING = re.compile(
     re.IGNORECASE,
 )
 _WORDS = re.compile(r"[\u3005\u30a0-\u30ff\u3400-\u9fff]{2,}|[A-Za-z][A-Za-z0-9\-]+|\d+")
+_NTH = re.compile(r"(\d+)\s*(?:回|番)目")  # 「2回目」 is 第2回
 # Attributes of something else: a question made only of these names no subject of its own.
 _ATTRIBUTES = {
     *"対象 期限 期間 金額 費用 予算 条件 要件 手続 手続き 内容 理由 目的 結果 場所 会場 日程 日時".split(),
@@ -52,7 +55,7 @@ def key_terms(question: str) -> str:
 
 def names_a_subject(question: str) -> bool:
     """Whether the question names something of its own beyond attributes and numbers (J-VER, 京都議定書)."""
-    words = _WORDS.findall(_ORDINAL.sub(" ", key_terms(question)))  # an ordinal alone (2回目) names no subject
+    words = _WORDS.findall(ORDINAL.sub(" ", _NTH.sub(r"第\1回", key_terms(question))))  # 2回目 names no subject
     words = [w for w in words if not w.isdigit() and not w.startswith("何")]
     return any(w.lower() not in _ATTRIBUTES and w not in _ATTRIBUTES for w in words)
 
@@ -87,22 +90,14 @@ def resolve_relative_years(question: str, previous: str) -> str:
     return question
 
 
-# "2回目は？", "第3回は？", "次は第5条": an ordinal asked after a question about another item of the same series
-_ORDINAL = re.compile(r"第\s*(\d+|[一二三四五六七八九十]+)\s*(回|条|章|節|項|号|期)|(\d+)\s*(回|番)目")
-
-
-def _ordinal_kinds(text: str) -> set[str]:
-    return {m.group(2) or "回" for m in _ORDINAL.finditer(text)}
-
-
 def with_asked_ordinal(question: str, subject: str) -> tuple[str, str]:
     """An ordinal of the question replaces the previous subject's ordinal of the same kind:
     "2回目は？" after "第1回検討委員会" → ("第2回は？", "検討委員会")."""
-    question = re.sub(r"(\d+)\s*回目", r"第\1回", question)
-    kinds = _ordinal_kinds(question)
+    question = _NTH.sub(r"第\1回", question)
+    kinds = {m.group(2) for m in ORDINAL.finditer(question)}
     if not kinds:
         return question, subject
-    subject = _ORDINAL.sub(lambda m: "" if (m.group(2) or "回") in kinds else m.group(0), subject)
+    subject = ORDINAL.sub(lambda m: "" if m.group(2) in kinds else m.group(0), subject)
     return question, re.sub(r"\s+", " ", subject).strip()
 
 

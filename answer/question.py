@@ -211,7 +211,7 @@ YEAR_MATCH, YEAR_MISMATCH = 1.2, 0.5
 
 
 # --- ordinals: 第2回 is not 第1回, 第5条 is not 第6条 ---------------------------------------------------
-_ORDINAL = re.compile(r"第\s*([0-9]+|[一二三四五六七八九十]+)\s*(回|条|章|節|項|号|版|期|次|部|編)")
+ORDINAL = re.compile(r"第\s*(\d+|[一二三四五六七八九十]+)\s*(回|条|章|節|項|号|版|期|次|部|編)")
 _KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九", start=0)}
 
 
@@ -227,7 +227,7 @@ def _number(text: str) -> int:
 
 
 def ordinals(text: str) -> set[tuple[int, str]]:
-    return {(_number(m.group(1)), m.group(2)) for m in _ORDINAL.finditer(nfkc(text))}
+    return {(_number(m.group(1)), m.group(2)) for m in ORDINAL.finditer(nfkc(text))}
 
 
 def ordinal_fit(question: str, unit: str) -> float:

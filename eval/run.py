@@ -140,6 +140,21 @@ def _answers_line(report) -> str:
     )
 
 
+def _conversation_lines(report, file: str, title: str, about: str) -> list[str]:
+    """The README paragraph of one conversation set: accuracy, follow-up and standalone turns."""
+    if not report:
+        return []
+    turns = load_questions(EVAL / file)
+    dialogues = len({q.id.rsplit("-", 1)[0] for q in turns})
+    missed = {m["id"] for m in report.answer_misses}
+    split = conversation_split({q.id: q.id not in missed for q in turns}, turns)
+    return [
+        f"**{title}** (`eval/{file}`, {report.questions} turns in {dialogues} dialogues; {about}): "
+        f"{_answers_line(report)}; {split}.",
+        "",
+    ]
+
+
 def update_readme(reports: dict) -> None:
     lines = [f"<!-- quality:start (written by `make eval`, {date.today()}, 2 CPU cores) -->"]
     held = reports.get("heldout")
@@ -167,25 +182,15 @@ def update_readme(reports: dict) -> None:
             f"{_answers_line(fresh)}.",
             "",
         ]
-    if fresh_conv:
-        turns = load_questions(EVAL / "fresh_conversations.jsonl")
-        missed = {m["id"] for m in fresh_conv.answer_misses}
-        split = conversation_split({q.id: q.id not in missed for q in turns}, turns)
-        lines += [
-            f"**Held-out conversations** (`eval/fresh_conversations.jsonl`, {fresh_conv.questions} turns in 12 "
-            f"dialogues): {_answers_line(fresh_conv)}; {split}.",
-            "",
-        ]
-    conv = reports.get("conversations")
-    if conv:
-        turns = load_questions(EVAL / "conversations.jsonl")
-        missed = {m["id"] for m in conv.answer_misses}
-        split = conversation_split({q.id: q.id not in missed for q in turns}, turns)
-        lines += [
-            f"**Conversations** (`eval/conversations.jsonl`, {conv.questions} turns; used for tuning since session 5, "
-            f"the held-out conversations are above): {_answers_line(conv)}; {split}.",
-            "",
-        ]
+    lines += _conversation_lines(
+        fresh_conv, "fresh_conversations.jsonl", "Held-out conversations", "written with the second held-out set"
+    )
+    lines += _conversation_lines(
+        reports.get("conversations"),
+        "conversations.jsonl",
+        "Conversations",
+        "used for tuning since session 5, the held-out conversations are above",
+    )
     jsq = reports.get("jsquad")
     if jsq:
         r = jsq.retrieval
