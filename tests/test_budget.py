@@ -16,6 +16,7 @@ from helpers import (
     SAMPLE_PDF,
     assert_intact,
     finish_ingest,
+    run,
     settings_for,
     streamlit_server,
 )
@@ -220,6 +221,63 @@ def test_cancel_in_a_real_browser(tmp_path):
             assert page.locator("[data-testid=stException]").count() == 0
             page.screenshot(path=str(tmp_path / "cancelled.png"), full_page=True)
             browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make test does)")
+def test_another_session_is_answered_while_an_upload_runs_and_cancel_leaves_the_store_as_it_was(tmp_path):
+    """Two browsers on one server: while an admin's upload is being read in the background (it holds the one
+    writer lock), an official in another session asks and gets the cited answer; the upload is still running
+    then, and cancelling it leaves the library exactly as it was before the upload."""
+    from playwright.sync_api import sync_playwright
+
+    assert run(tmp_path, "ingest", _write(tmp_path, "guide.pdf", sample_guideline())).returncode == 0
+    before = _library_state(tmp_path)
+    env = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path / "data"), "POLICYQA_EMBED_MODEL": "policyqa-hash"}
+    env["POLICYQA_INGEST_MAX_WORK_MB"] = "0"  # no reading budget: slow.pdf is read for minutes unless cancelled
+    uploads = [_write(tmp_path, "slow.pdf", shared_stream_pdf(200, 300)), _write(tmp_path, "last.pdf", long_pdf(2))]
+    with streamlit_server(env) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        admin = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+        official = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()  # its own session
+        admin.goto(f"{url}/library", wait_until="domcontentloaded")
+        drop = admin.locator("[data-testid=stFileUploaderDropzoneInput]")
+        drop.wait_for(state="attached", timeout=120_000)
+        drop.set_input_files(uploads)
+        admin.get_by_role("button", name="取り込む").click()
+        cancel = admin.get_by_role("button", name="取り込みを中止")
+        cancel.wait_for(timeout=60_000)
+
+        official.goto(url, wait_until="domcontentloaded")
+        box = official.locator("[data-testid=stChatInputTextArea]")
+        box.wait_for(timeout=120_000)
+        box.fill("審査結果は何日以内に通知されますか？")
+        box.press("Enter")
+        answer = official.locator("[data-testid=stChatMessage]").nth(1)
+        answer.get_by_text("[1]", exact=False).first.wait_for(timeout=60_000)
+        assert "60日以内" in answer.inner_text()
+        assert official.locator("[data-testid=stException]").count() == 0
+        assert cancel.is_visible()  # the upload has not finished: the answer did not wait for it
+
+        cancel.click()
+        summary = admin.get_by_text("取り込みを中止しました", exact=False)
+        summary.wait_for(timeout=60_000)
+        assert "保存していない資料: slow.pdf、last.pdf" in summary.inner_text()
+        assert admin.locator("[data-testid=stException]").count() == 0
+        browser.close()
+    assert _library_state(tmp_path) == before
+
+
+def _write(folder: Path, name: str, data: bytes) -> str:
+    (folder / name).write_bytes(data)
+    return str(folder / name)
+
+
+def _library_state(tmp_path) -> tuple:
+    """The documents (source, content hash, version), every chunk of each, and the stored files."""
+    rt = _service(tmp_path)
+    docs = sorted((r.source, r.doc_id, r.version) for r in rt.documents())
+    return docs, assert_intact(rt), sorted(p.name for p in rt.library.files_dir.iterdir())
 
 
 def test_the_reading_child_ends_with_the_ingest_that_started_it(tmp_path):
