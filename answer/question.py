@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from basics.jatext import nfkc
+from basics.jatext import nfkc, squash
 from ingest.tables import Record
 
 
@@ -153,6 +153,47 @@ def holds(kind: AnswerType, text: str, record: Record | None = None) -> bool:
     if kind is AnswerType.MEASURE:  # ordinals and dates are numbers but not quantities (第24回, 2014年12月)
         text = _NOT_QUANTITIES.sub(" ", text)
     return any(pattern.search(text) for pattern in _VALUES[kind])
+
+
+# 「…の平均取引価格はいくらですか」「…の区長の名前は何ですか」: the attribute asked for stands right before は and
+# the question word. Words that only say what form the answer takes (名前, 内容, 要件…) name nothing: the noun
+# before their の does (区長の名前 → 区長).
+_ASKED = re.compile(r"(は|って)\s*(何|なに|いくら|幾ら|誰|だれ|いつ|どこ|どれ|どの|どう|どんな)")
+_WORD = re.compile(r"[A-Za-z0-9\u30a0-\u30ff\u3400-\u9fff々]+")
+_FORM_WORDS = {
+    "名前", "名称", "内容", "種類", "理由", "目的", "時期", "日付", "日程", "場所", "方法", "特徴", "意味", "数", "額",
+    "量", "要件", "条件", "手続", "手続き", "手順", "流れ", "仕組み", "役割", "概要", "状況", "結果", "効果",
+}  # fmt: skip
+# Kinds whose value means nothing without what it is of: a number or a name found beside another attribute
+# (購入単価の上限 for 平均取引価格, a meeting's date for 区長の名前) answers another question.
+NAMED_ATTRIBUTE = {AnswerType.AMOUNT, AnswerType.MEASURE, AnswerType.NAME}
+
+
+def asked_attribute(question: str) -> str | None:
+    """The attribute a Japanese question asks the value of (平均取引価格, 区長, 任期), or None when it has no
+    such word right before its は + question word (English, 「何が少ない」, a bare 「いくら？」)."""
+    text = nfkc(question)
+    m = _ASKED.search(text)
+    if not m:
+        return None
+    before = text[: m.start()]
+    words = list(_WORD.finditer(before))
+    if not words or words[-1].end() != len(before):
+        return None
+    word = words[-1].group()
+    if word in _FORM_WORDS or len(word) < 2:
+        if len(words) < 2 or before[words[-2].end() : words[-1].start()] != "の":
+            return None
+        word = words[-2].group()
+    return word if len(word) >= 2 and not word.isdigit() and word not in _FORM_WORDS else None
+
+
+def named_in(attribute: str, texts: list[str]) -> bool:
+    """Whether any two-character piece of the attribute occurs in the texts (compounds are split and
+    reordered freely: 取引価格 / 価格, 区長 / 区長名)."""
+    pieces = {attribute[i : i + 2] for i in range(len(attribute) - 1)}
+    joined = "\n".join(squash(t) for t in texts)
+    return any(p in joined for p in pieces)
 
 
 _NOT_QUANTITIES = re.compile(r"第\s*\d+\s*\S|\d{4}\s*年度?|\d{1,2}\s*月|\d{1,2}\s*日")

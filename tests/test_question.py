@@ -4,7 +4,7 @@ import pytest
 
 from answer.conversation import is_follow_up, resolve_relative_years, search_text
 from answer.extractive import compose
-from answer.question import AnswerType, answer_type, holds, ordinal_fit, year_fit
+from answer.question import AnswerType, answer_type, asked_attribute, holds, ordinal_fit, year_fit
 from index.search import Hit
 from ingest.chunk import Chunk
 from ingest.tables import parse_record
@@ -197,3 +197,22 @@ def test_a_question_ending_on_a_quantity_noun_prefers_a_unit_with_its_value():
     assert answer_type("仮説を唱えた人物は？") is AnswerType.WHO
     hits = [_hit("c1", "第24回参院選での比例の得票率は大きく伸びた。", 0), _hit("c2", "比例は10.74%となった。", 1)]
     assert compose("第24回参院選での比例の得票率は？", hits).text.splitlines()[0] == "比例は10.74%となった。 [1]"
+
+
+def test_a_number_or_name_beside_another_attribute_is_not_the_answer():
+    assert asked_attribute("J-クレジットの1トン当たりの平均取引価格はいくらですか？") == "平均取引価格"
+    assert asked_attribute("東都区の区長の名前は何ですか？") == "区長"  # 名前 only says a name is wanted
+    assert asked_attribute("審査の手数料はいくらですか") == "手数料"
+    assert asked_attribute("What is the fee?") is None and asked_attribute("いくら？") is None
+    price = [_hit("c1", "1トン当たりの購入単価の上限は、原則として5,000円とします。", 0)]
+    answer = compose("J-クレジットの1トン当たりの平均取引価格はいくらですか？", price)
+    assert answer.abstained and "平均取引価格" in answer.note and answer.related
+    # the attribute in other words of the compound still counts: 価格 for 取引価格
+    priced = [_hit("c1", "J-クレジットの価格は1トン5,000円です。", 0)]
+    answer = compose("J-クレジットの取引価格はいくらですか？", priced)
+    assert not answer.abstained and "5,000円" in answer.text
+    meeting = [_hit("c1", "東都区環境審議会 開催日時 令和4年11月18日(金)午後2時から", 0)]
+    assert compose("東都区の区長の名前は何ですか？", meeting).abstained
+    # who, where and other questions are not held to it: 政治家は誰 is answered by a name, not by the word 政治家
+    who = [_hit("c1", "1977年3月にングアビは暗殺された。", 0)]
+    assert not compose("1977年に暗殺された政治家は誰か", who).abstained
