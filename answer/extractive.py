@@ -221,6 +221,12 @@ def _supported(question: str, hits: list[Hit], min_similarity: float) -> bool:
     return strength >= LEXICAL_FLOOR * min_similarity and lexical_coverage(question, hits) >= MIN_COVERAGE
 
 
+def _not_found(question: str, searched: str, hits: list[Hit], t0: float, note: str = "") -> Answer:
+    """The abstention: no quote, the nearest passages shown, and why when a check knows (`note`)."""
+    timings = {"compose_ms": (time.perf_counter() - t0) * 1000}
+    return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), timings, note)
+
+
 def compose(
     question: str,
     hits: list[Hit],
@@ -235,9 +241,7 @@ def compose(
     t0 = time.perf_counter()
     searched = searched or question
     if not hits or not _supported(question, hits, min_similarity):
-        return Answer(
-            question, searched, NOT_FOUND, (), True, tuple(hits[:3]), {"compose_ms": (time.perf_counter() - t0) * 1000}
-        )
+        return _not_found(question, searched, hits, t0)
     kind = answer_type(question)
     cands = _candidates(hits)
     weights = query_weights(question, searched)
@@ -247,25 +251,19 @@ def compose(
         # The question is about a year no passage near it speaks of (2008年度 in a report of 2009–2011):
         # measured on the tuning questions and a JSQuAD sample, every answerable question naming a year
         # (51) had a unit of that year among its candidates.
-        note = "資料の該当箇所に、お尋ねの年の記述が見つかりませんでした"
-        timings = {"compose_ms": (time.perf_counter() - t0) * 1000}
-        return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), timings, note)
+        return _not_found(question, searched, hits, t0, "資料の該当箇所に、お尋ねの年の記述が見つかりませんでした")
     attribute = asked_attribute(question) if kind in NAMED_ATTRIBUTE else None
     if attribute and not named_in(attribute, [f"{h.chunk.heading}\n{h.chunk.text}" for h in hits[:3]]):
         # 「…の平均取引価格はいくらですか」 where the passages give 購入単価の上限: the number is another one.
         # Measured: caught 2 of the 8 unanswerable tuning questions, no answerable one of the tuning set or of
         # a JSQuAD tuning sample (500) abstained by it (for who/where/other questions it would: 政治家は誰 is
         # answered by a name, 根拠は何 by a sentence that never says 根拠).
-        note = f"資料の該当箇所に「{attribute}」の記述が見つかりませんでした"
-        timings = {"compose_ms": (time.perf_counter() - t0) * 1000}
-        return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), timings, note)
+        return _not_found(question, searched, hits, t0, f"資料の該当箇所に「{attribute}」の記述が見つかりませんでした")
     typed = [holds(kind, c.text, c.record) for c in cands]
     if kind in REQUIRED and cands and not any(typed):
         # Asked for a date (an amount, an article) and no passage near the question holds one: say so and
         # show the passages, rather than quote sentences that do not answer.
-        note = f"資料の該当箇所に{_KIND_JA[kind]}の記述が見つかりませんでした"
-        timings = {"compose_ms": (time.perf_counter() - t0) * 1000}
-        return Answer(question, searched, NOT_FOUND, (), True, tuple(hits[:3]), timings, note)
+        return _not_found(question, searched, hits, t0, f"資料の該当箇所に{_KIND_JA[kind]}の記述が見つかりませんでした")
     # a quantity asked by its noun (得票率は？): when some unit holds a number, a unit without one is no answer;
     # when none does, the number may be written in words, and nothing is held back
     strict = kind in REQUIRED or (kind is AnswerType.MEASURE and any(typed))

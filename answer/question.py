@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from basics.jatext import nfkc, squash
+from basics.jatext import nfkc, tokenize
+from index.keyword import FORM_WORDS
 from ingest.tables import Record
 
 
@@ -160,9 +161,9 @@ def holds(kind: AnswerType, text: str, record: Record | None = None) -> bool:
 # before their の does (区長の名前 → 区長).
 _ASKED = re.compile(r"(は|って)\s*(何|なに|いくら|幾ら|誰|だれ|いつ|どこ|どれ|どの|どう|どんな)")
 _WORD = re.compile(r"[A-Za-z0-9\u30a0-\u30ff\u3400-\u9fff々]+")
-_FORM_WORDS = {
-    "名前", "名称", "内容", "種類", "理由", "目的", "時期", "日付", "日程", "場所", "方法", "特徴", "意味", "数", "額",
-    "量", "要件", "条件", "手続", "手続き", "手順", "流れ", "仕組み", "役割", "概要", "状況", "結果", "効果",
+_FORM_WORDS = FORM_WORDS | {
+    "名前", "日付", "日程", "場所", "方法", "特徴", "意味", "数", "額", "量", "要件", "条件", "手続", "手続き",
+    "手順", "流れ", "仕組み", "役割", "概要", "状況", "結果", "効果",
 }  # fmt: skip
 # Kinds whose value means nothing without what it is of: a number or a name found beside another attribute
 # (購入単価の上限 for 平均取引価格, a meeting's date for 区長の名前) answers another question.
@@ -189,11 +190,10 @@ def asked_attribute(question: str) -> str | None:
 
 
 def named_in(attribute: str, texts: list[str]) -> bool:
-    """Whether any two-character piece of the attribute occurs in the texts (compounds are split and
-    reordered freely: 取引価格 / 価格, 区長 / 区長名)."""
-    pieces = {attribute[i : i + 2] for i in range(len(attribute) - 1)}
-    joined = "\n".join(squash(t) for t in texts)
-    return any(p in joined for p in pieces)
+    """Whether any search token (a two-character piece) of the attribute occurs in the texts: compounds are
+    split and reordered freely (取引価格 / 価格, 区長 / 区長名)."""
+    wanted = set(tokenize(attribute))
+    return any(wanted.intersection(tokenize(t)) for t in texts)
 
 
 _NOT_QUANTITIES = re.compile(r"第\s*\d+\s*\S|\d{4}\s*年度?|\d{1,2}\s*月|\d{1,2}\s*日")

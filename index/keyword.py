@@ -39,7 +39,8 @@ MAX_RECENT = 8  # segments searched one by one before they are merged into the b
 _TERMS = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]{2,}")  # kanji / katakana words in a question
 # Words about the form of the answer, not what to look for: "どのような種類がありますか" must not make the
 # answerer abstain because a report lists kinds without using the word 種類 (dev question d10 on the sample).
-_QUESTION_TERMS = {"西暦", "和暦", "種類", "理由", "内容", "名称", "時期"}
+# answer.question extends the list for the attribute a question asks about (区長の名前 asks about 区長).
+FORM_WORDS = {"西暦", "和暦", "種類", "理由", "内容", "名称", "時期"}
 _PLACE_OR_TITLE = tuple("長府県都市区町村")
 
 
@@ -64,7 +65,7 @@ def _specific(term: str) -> bool:
     講師, 根拠, 最後: 5 answerable questions of a new evaluation set and 12 % of JSQuAD abstained on them), so
     only longer compounds and katakana names count (大阪府, 給食費, マラソン), and two-character places and
     titles (区長, 港区). Question words (何…) and words about the answer's form (種類, 理由) never count."""
-    if "何" in term or term in _QUESTION_TERMS:
+    if "何" in term or term in FORM_WORDS:
         return False
     return len(term) >= 3 or term.endswith(_PLACE_OR_TITLE)
 

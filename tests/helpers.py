@@ -207,3 +207,14 @@ def streamlit_server(env: dict[str, str], timeout_s: float = 90) -> Iterator[str
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def ask_in_browser(page, question: str, turn: int = 0, timeout_ms: int = 120_000):
+    """Type a question into the chat box of a Playwright page; return the answer's message once it cites."""
+    box = page.locator("[data-testid=stChatInputTextArea]")
+    box.wait_for(timeout=timeout_ms)
+    box.fill(question)
+    box.press("Enter")
+    answer = page.locator("[data-testid=stChatMessage]").nth(2 * turn + 1)
+    answer.get_by_text("[1]", exact=False).first.wait_for(timeout=timeout_ms)
+    return answer

@@ -5,7 +5,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from helpers import CHROMIUM, CHROMIUM_ARGS, streamlit_server, yellow_pixels
+from helpers import CHROMIUM, CHROMIUM_ARGS, ask_in_browser, streamlit_server, yellow_pixels
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +34,7 @@ def test_ask_in_the_browser_and_open_a_source_card(served_app, tmp_path):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1600})
         page.goto(served_app, wait_until="domcontentloaded")
-        box = page.locator("[data-testid=stChatInputTextArea]")
-        box.wait_for(timeout=120_000)
-        box.fill("京都議定書目標達成計画が改定・閣議決定されたのはいつですか？")
-        box.press("Enter")
-        answer = page.locator("[data-testid=stChatMessage]").nth(1)
-        answer.get_by_text("[1]", exact=False).first.wait_for(timeout=120_000)
+        answer = ask_in_browser(page, "京都議定書目標達成計画が改定・閣議決定されたのはいつですか？")
         assert "2008(平成20)年3月" in answer.inner_text()
         # source cards are titled "[n] 資料名・頁"
         card = answer.locator("[data-testid=stExpander]").filter(has_text="[1]").first
@@ -84,12 +79,7 @@ def test_a_three_turn_conversation_a_roster_row_a_standalone_question_and_a_foll
         page = browser.new_page(viewport={"width": 1280, "height": 2000})
         page.goto(served_app, wait_until="domcontentloaded")
         for n, (question, expected) in enumerate(turns):
-            box = page.locator("[data-testid=stChatInputTextArea]")
-            box.wait_for(timeout=120_000)
-            box.fill(question)
-            box.press("Enter")
-            answer = page.locator("[data-testid=stChatMessage]").nth(2 * n + 1)
-            answer.get_by_text("[1]", exact=False).first.wait_for(timeout=120_000)
+            answer = ask_in_browser(page, question, turn=n)
             # the answer's lines end with their citation "[n]"; source cards below start with it
             lines = [line.strip() for line in answer.inner_text().splitlines()]
             first_line = next(line for line in lines if line.endswith("]") and not line.startswith("["))

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, run, streamlit_server
+from helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, ask_in_browser, run, streamlit_server
 
 from index.embedder import HashEmbedder
 from policyqa.service import Service, Upload
@@ -37,15 +37,6 @@ def app_url(tmp_path):
     assert [r.status for r in service.ingest([Upload("guide.pdf", data=sample_guideline())])] == ["added"]
     with streamlit_server(env) as url:
         yield url
-
-
-def ask(page, question: str, turn: int) -> None:
-    box = page.locator("[data-testid=stChatInputTextArea]")
-    box.wait_for(timeout=WAIT_MS)
-    box.fill(question)
-    box.press("Enter")
-    answer = page.locator("[data-testid=stChatMessage]").nth(2 * turn + 1)
-    answer.get_by_text("[1]", exact=False).first.wait_for(timeout=WAIT_MS)
 
 
 def questions_shown(page) -> list[str]:
@@ -94,7 +85,7 @@ def test_ask_reload_new_reopen_delete_and_feedback_reaches_the_admin(app_url, tm
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         page.goto(app_url, wait_until="domcontentloaded")
-        ask(page, FIRST, 0)
+        ask_in_browser(page, FIRST, 0)
         page.wait_for_url(re.compile(r"[?&]c="), timeout=30_000)
         first_url = page.url
         assert any(c["name"] == "policyqa_browser" for c in page.context.cookies())
@@ -115,7 +106,7 @@ def test_ask_reload_new_reopen_delete_and_feedback_reaches_the_admin(app_url, tm
 
         sidebar_button(page, "新しい会話").click()
         page.wait_for_url(lambda url: "c=" not in url, timeout=30_000)
-        ask(page, SECOND, 0)
+        ask_in_browser(page, SECOND, 0)
         page.wait_for_url(re.compile(r"[?&]c="), timeout=30_000)
         assert page.url != first_url and questions_shown(page) == [SECOND]
 

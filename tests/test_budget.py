@@ -14,6 +14,7 @@ from helpers import (
     CHROMIUM_ARGS,
     ROOT,
     SAMPLE_PDF,
+    ask_in_browser,
     assert_intact,
     finish_ingest,
     run,
@@ -249,12 +250,7 @@ def test_another_session_is_answered_while_an_upload_runs_and_cancel_leaves_the_
         cancel.wait_for(timeout=60_000)
 
         official.goto(url, wait_until="domcontentloaded")
-        box = official.locator("[data-testid=stChatInputTextArea]")
-        box.wait_for(timeout=120_000)
-        box.fill("審査結果は何日以内に通知されますか？")
-        box.press("Enter")
-        answer = official.locator("[data-testid=stChatMessage]").nth(1)
-        answer.get_by_text("[1]", exact=False).first.wait_for(timeout=60_000)
+        answer = ask_in_browser(official, "審査結果は何日以内に通知されますか？")
         assert "60日以内" in answer.inner_text()
         assert official.locator("[data-testid=stException]").count() == 0
         assert cancel.is_visible()  # the upload has not finished: the answer did not wait for it
