@@ -10,7 +10,9 @@ weighted by rarity among the candidates; the passage's heading and a record's ca
 words), scaled by the passage's retrieval rank; the question's words matched as whole terms count more
 than as part of a longer one (座長 in 副座長). The kind of answer asked (answer.question) decides which units
 qualify: a date for いつ, an amount for いくら/何%, an article for 第何条 are required; a person, a place, a
-definition or a reason are preferred. When no unit holds a required kind of value the answer says so and
+definition or a reason are preferred. A value the question itself states (its year, its ordinal, the person
+it names) does not make a unit an answer; a how-many question prefers the number with its counter (15種類 for
+何種類, 17位 for 何位). When no unit holds a required kind of value the answer says so and
 shows the nearest passages instead of fragments. Embedding every candidate sentence would cost ~1 s per
 question on 2 cores without native bf16.
 """
@@ -29,7 +31,9 @@ from answer.question import (
     AnswerType,
     answer_type,
     asked_attribute,
+    asked_counter,
     asks_a_year,
+    counts,
     holds,
     named_in,
     ordinal_fit,
@@ -67,6 +71,7 @@ LEXICAL_FLOOR = 0.55  # share of the similarity threshold under which lexical su
 MIN_COVERAGE = 0.5
 _KANA = re.compile(r"^[\u3040-\u309f]+$")
 PRECISE_DATE = 1.15
+COUNTER_FIT = 1.5
 _MONTH = re.compile(r"\d+\s*月")
 UNTYPED_WEIGHT = 0.6  # a unit without the preferred kind of value (a person for 誰) counts this much
 NEXT_UNIT_SHARE = 0.6  # a further unit is quoted only when it scores at least this share of the best
@@ -259,7 +264,10 @@ def compose(
         # a JSQuAD tuning sample (500) abstained by it (for who/where/other questions it would: 政治家は誰 is
         # answered by a name, 根拠は何 by a sentence that never says 根拠).
         return _not_found(question, searched, hits, t0, f"資料の該当箇所に「{attribute}」の記述が見つかりませんでした")
-    typed = [holds(kind, c.text, c.record) for c in cands]
+    typed = [holds(kind, c.text, c.record, question) for c in cands]
+    counter = asked_counter(question) if kind is AnswerType.AMOUNT else None
+    counted = [bool(counter) and counts(counter, c.text, question) for c in cands]
+    typed = [t or n for t, n in zip(typed, counted, strict=True)]
     if kind in REQUIRED and cands and not any(typed):
         # Asked for a date (an amount, an article) and no passage near the question holds one: say so and
         # show the passages, rather than quote sentences that do not answer.
@@ -272,6 +280,8 @@ def compose(
             scores[i] *= 0.0 if strict else UNTYPED_WEIGHT
         elif kind is AnswerType.WHEN and _MONTH.search(cands[i].text):
             scores[i] *= PRECISE_DATE  # いつ asks for a point in time: a month is a better answer than a year
+        elif counted[i]:
+            scores[i] *= COUNTER_FIT  # 15種類 for 何種類, not the passage's other numbers
     order = sorted(range(len(cands)), key=lambda i: -scores[i])
     chosen: list[_Candidate] = []
     seen: set[str] = set()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from basics.jatext import nfkc, tokenize
+from basics.jatext import nfkc, squash, tokenize
 from index.keyword import FORM_WORDS
 from ingest.tables import Record
 
@@ -54,7 +54,7 @@ _RULES: list[tuple[AnswerType, re.Pattern]] = [
     (
         AnswerType.WHEN,
         re.compile(
-            r"いつ|何年|何月|何日|何時|何曜|(時期|日程|日付|年月日|期限|締切|期日)は?[?？。]?$|when\b"
+            r"いつ|何年|何月|何日|何時(?!間)|何曜|(時期|日程|日付|年月日|期限|締切|期日)は?[?？。]?$|when\b"
             r"|what (year|date|day|month|time)|which (year|date|day|month)|how long ago",
             re.I,
         ),
@@ -62,7 +62,7 @@ _RULES: list[tuple[AnswerType, re.Pattern]] = [
     (
         AnswerType.AMOUNT,
         re.compile(
-            r"いくら|何\s*[%％]|何パーセント|何割|割合|何件|何人|何名|何回|何か所|何箇所|何カ所|何ヶ所|何社|何団体|何カ国|何か国"
+            r"いくら|何\s*[%％]|何パーセント|何割|何位|何番目|何等|何種類|割合|何件|何人|何名|何回|何か所|何箇所|何カ所|何ヶ所|何社|何団体|何カ国|何か国"
             r"|何トン|何キロ|何ヘクタール|何円|何万|何倍|何歳|何個|何本|何点|何区|何市|何色|何種|何時間|何分|何議席|何州"
             r"|いくつ|どれくらい|どれだけ|どのくらい|金額|費用|how (many|much)|what (percentage|share|amount)",
             re.I,
@@ -89,7 +89,7 @@ _RULES: list[tuple[AnswerType, re.Pattern]] = [
 _DATE = re.compile(r"\d{4}\s*年|\d{4}\s*[(（]|(平成|令和|昭和|大正|明治)\s*(\d+|元)\s*年|\d+\s*月|\d+\s*日|\d{4}")
 _AMOUNT = re.compile(
     r"\d[\d,.]*\s*(%|％|割|件|人|名|回|か所|箇所|カ所|ヶ所|社|団体|t|トン|kg|キロ|ha|ヘクタール|円|万|億|倍|歳|個|本|点"
-    r"|区|市|町|村|年間|年|か月|ヶ月|日|時間|分|km|m|kW|%|メートル|キロメートル|センチ|票|議席|カ国|か国|府県|ドル|℃|度)"
+    r"|区|市|町|村|年間|年|か月|ヶ月|日|時間|分|平方|km|cm|mm|m|kW|%|メートル|キロメートル|センチ|票|議席|カ国|か国|府県|ドル|℃|°C|度|つ|種類|位)"
     r"|[一二三四五六七八九十百千万]+\s*(人|名|件|回|か所|社|倍|種|つ)"
 )
 _ARTICLE = re.compile(r"第\s*\d+\s*条")
@@ -101,6 +101,10 @@ _PERSON = re.compile(
 _BODY = re.compile(
     r"省|庁|局|部|課|室|協会|会社|株式会社|法人|大学|研究所|委員会|審議会|センター|機構|団体|組合|政府|都|道|府|県|市|区|町|村"
 )
+# a named organisation (地方出入国在留管理局, 環境省); a lone 局 or 区 names none
+_ORGAN = re.compile(
+    r"[\u4e00-\u9fff\u30a0-\u30ff]{1,8}(省|庁|局|課|室|協会|会社|法人|大学|研究所|委員会|審議会|センター|機構|団体|組合|政府|税関|部隊)"
+)
 # a named place (港区, 奥多摩町, 長野県) or a kind of place (窓口, 図書館, 会議室); a lone 区 is the ward itself
 _PLACE = re.compile(
     r"[\u4e00-\u9fff]{1,5}(都|道|府|県|市|区|町|村|国|州|島|山|川|湖|駅|港)(?![\u4e00-\u9fff])"
@@ -110,6 +114,7 @@ _DEFINES = re.compile(r"とは|をいう|のこと|である|を指す|制度|�
 _NAMES = re.compile(r"と(呼ば|呼ぶ|呼ん|いう|いい|言う|称|名付|名づ)|名称|名前|通称|略称|別名|愛称|[「『]")
 _BECAUSE = re.compile(r"ため|ので|から|により|によって|理由|目的|背景|ことから|結果")
 
+_FORMS = (_DEFINES, _NAMES, _BECAUSE)
 # What a unit must hold to give each kind of answer
 _VALUES = {
     AnswerType.WHEN: (_DATE,),
@@ -117,7 +122,7 @@ _VALUES = {
     AnswerType.MEASURE: (_AMOUNT,),
     AnswerType.ARTICLE: (_ARTICLE,),
     AnswerType.WHO: (_PERSON, _BODY),
-    AnswerType.WHERE: (_PLACE,),
+    AnswerType.WHERE: (_PLACE, _ORGAN),  # どこ asks for an organisation as well (どこの職員, どこが発行)
     AnswerType.DEFINITION: (_DEFINES,),
     AnswerType.NAME: (_NAMES,),
     AnswerType.REASON: (_BECAUSE,),
@@ -137,23 +142,34 @@ def answer_type(question: str) -> AnswerType:
     return AnswerType.OTHER
 
 
-def holds(kind: AnswerType, text: str, record: Record | None = None) -> bool:
-    """Whether a unit holds a value of the asked kind (a record: judged by its columns and cells)."""
+def holds(kind: AnswerType, text: str, record: Record | None = None, question: str = "") -> bool:
+    """Whether a unit holds a value of the asked kind (a record: judged by its columns and cells).
+
+    A value the question itself states is not an answer to it: 「第24回参院選(7月10日投開票)での得票率は？」 is not
+    answered by a sentence whose only numbers are 第24回 and 7月10日, nor 「宮本顕治邸盗聴事件を起こしたのは誰」 by
+    a sentence whose only person is 宮本顕治."""
     if kind is AnswerType.OTHER:
         return True
     if record is not None:
         columns = " ".join(record.columns)
         cells = " ".join(record.cells)
         if kind is AnswerType.WHO:
-            return any(c in columns for c in _PERSON_COLUMNS) or bool(_PERSON.search(cells))
+            return any(c in columns for c in _PERSON_COLUMNS) or _new_value(_PERSON, cells, question)
         if kind is AnswerType.WHEN:
-            return any(c in columns for c in _DATE_COLUMNS) or bool(_DATE.search(cells))
+            return any(c in columns for c in _DATE_COLUMNS) or _new_value(_DATE, cells, question)
         if kind is AnswerType.WHERE:
-            return any(c in columns for c in _PLACE_COLUMNS) or bool(_PLACE.search(cells))
+            return any(c in columns for c in _PLACE_COLUMNS) or _new_value(_PLACE, cells, question)
         text = cells
     if kind is AnswerType.MEASURE:  # ordinals and dates are numbers but not quantities (第24回, 2014年12月)
         text = _NOT_QUANTITIES.sub(" ", text)
-    return any(pattern.search(text) for pattern in _VALUES[kind])
+    return any(_new_value(pattern, text, question) for pattern in _VALUES[kind])
+
+
+def _new_value(pattern: re.Pattern, text: str, question: str) -> bool:
+    """A match of a value pattern not stated in the question. The form patterns of names, definitions and
+    reasons (という, とは, ため) are not values: a question holds them as its answer does."""
+    asked = squash(question) if pattern not in _FORMS else ""
+    return any(not asked or squash(m.group()) not in asked for m in pattern.finditer(text))
 
 
 # 「…の平均取引価格はいくらですか」「…の区長の名前は何ですか」: the attribute asked for stands right before は and
@@ -194,6 +210,31 @@ def named_in(attribute: str, texts: list[str]) -> bool:
     split and reordered freely (取引価格 / 価格, 区長 / 区長名)."""
     wanted = set(tokenize(attribute))
     return any(wanted.intersection(tokenize(t)) for t in texts)
+
+
+# 「何種類の検索オプション」「世界何位」「いくつのチャンネル」: the counter asked for is the one the answer's number
+# carries (15種類, 17位, 2つのチャンネル); another number in the same passage (250億, 13億) answers another question.
+_COUNTER = re.compile(
+    r"何\s*((?:か|カ|ヶ|ケ)?[\u4e00-\u9fff\u30a0-\u30ff]+)|いくつの\s*([\u4e00-\u9fff\u30a0-\u30ff]+)"
+)
+_NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万]+)\s*[万億千]?\s*(?:つの|つ)?\s*"
+_RANKS = ("位", "番", "等")  # a rank is also written as an ordinal: 第3党 answers 何位
+
+
+def asked_counter(question: str) -> str | None:
+    """The counter a how-many question names (種類 in 何種類, 位 in 何位, チャンネル in いくつのチャンネル), as the
+    first character of it that an answer's number is written with (the first two for か国, ヶ所)."""
+    m = _COUNTER.search(nfkc(question))
+    if not m:
+        return None
+    word = m.group(1) or m.group(2)
+    return word[:2] if word[0] in "かカヶケ" else word[:1]
+
+
+def counts(counter: str, text: str, question: str = "") -> bool:
+    """Whether the unit holds a number with the counter asked for, other than one the question states."""
+    pattern = re.compile(_NUMBER + re.escape(counter) + (r"|第\s*\d+" if counter in _RANKS else ""))
+    return _new_value(pattern, nfkc(text), question)
 
 
 _NOT_QUANTITIES = re.compile(r"第\s*\d+\s*\S|\d{4}\s*年度?|\d{1,2}\s*月|\d{1,2}\s*日")

@@ -4,7 +4,16 @@ import pytest
 
 from answer.conversation import is_follow_up, resolve_relative_years, search_text
 from answer.extractive import compose
-from answer.question import AnswerType, answer_type, asked_attribute, holds, ordinal_fit, year_fit
+from answer.question import (
+    AnswerType,
+    answer_type,
+    asked_attribute,
+    asked_counter,
+    counts,
+    holds,
+    ordinal_fit,
+    year_fit,
+)
 from index.search import Hit
 from ingest.chunk import Chunk
 from ingest.tables import parse_record
@@ -216,3 +225,38 @@ def test_a_number_or_name_beside_another_attribute_is_not_the_answer():
     # who, where and other questions are not held to it: 政治家は誰 is answered by a name, not by the word 政治家
     who = [_hit("c1", "1977年3月にングアビは暗殺された。", 0)]
     assert not compose("1977年に暗殺された政治家は誰か", who).abstained
+
+
+def test_a_value_the_question_states_is_not_its_answer():
+    area = "人口70万人の首都の面積は？"
+    assert not holds(AnswerType.MEASURE, "人口70万人の首都である。", question=area)
+    assert holds(AnswerType.MEASURE, "首都の面積は3,920平方キロで、人口70万人である。", question=area)
+    who = "宮本顕治委員長の邸宅を盗聴したのは誰か"
+    assert not holds(AnswerType.WHO, "宮本顕治委員長の邸宅が盗聴された。", question=who)
+    assert holds(AnswerType.WHO, "盗聴したのは山崎正友氏である。", question=who)
+    # a name's form words are not values: 「…を何という」 is answered by 「…を空梅雨という」
+    assert holds(AnswerType.NAME, "このような梅雨を空梅雨という。", question="雨の少ない梅雨を何という？")
+    hits = [
+        _hit("c1", "人口70万人の首都では公共交通が整備されている。", 0),
+        _hit("c2", "首都の面積は約3,920平方キロである。", 1),
+    ]
+    assert compose(area, hits).text.splitlines()[0] == "首都の面積は約3,920平方キロである。 [1]"
+
+
+def test_a_how_many_question_is_answered_by_the_number_with_its_counter():
+    assert answer_type("協定世界時を何時間進ませた標準時か") is AnswerType.AMOUNT  # a length, not a time of day
+    assert answer_type("オランダのGDPは世界何位でしたか") is AnswerType.AMOUNT
+    assert asked_counter("何種類の検索オプションがあるか") == "種"
+    assert asked_counter("いくつのチャンネルを持っているか") == "チ"
+    assert asked_counter("何か国が加盟しているか") == "か国"
+    text = "2006年には250億以上のウェブページに索引付けをした。ヘルプには15種類以上の検索オプションが紹介されている。"
+    answer = compose("ヘルプには何種類の検索オプションが紹介されているか", [_hit("c1", text, 0)])
+    assert answer.text.splitlines()[0].startswith("ヘルプには15種類以上")
+    # a rank is also written as an ordinal
+    assert counts("位", "地方議員の総数では第3党の位置を保っている。")
+    assert not counts("位", "約2,800人の地方議員を抱える。")
+
+
+def test_where_is_answered_by_an_organisation_as_well_as_a_place():
+    assert holds(AnswerType.WHERE, "最寄の地方出入国在留管理局や税関から職員が出張する。")
+    assert not holds(AnswerType.WHERE, "職員が出張して対応することになる。")
