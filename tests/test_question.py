@@ -176,6 +176,10 @@ def test_a_sentence_that_only_restates_the_question_is_quoted_with_the_next():
     hits = [_hit("c1", text, 0)]
     lines = compose("ドミニカ国の、世界遺産リストに登録された自然遺産はどこ？", hits).text.splitlines()
     assert len(lines) == 1 and "モルヌ・トロワ・ピトン国立公園" in lines[0]
+    # half of it or more the question's own words: it mostly restates the question, and the answer follows
+    text = "国内交通の中心は道路であり、リスボンとポルトを中心とした高速道路網が整備されている。原則として有料である。"
+    answer = compose("リスボンとポルトを中心とした高速道路網は原則として有料か無料か。", [_hit("c1", text, 0)])
+    assert "原則として有料である。" in answer.text.splitlines()[0]
     # a sentence that says something of its own stays alone
     text = "自然遺産はモルヌ・トロワ・ピトン国立公園である。島の北部には火山がある。"
     lines = compose("ドミニカ国の自然遺産はどこ？", [_hit("c1", text, 0)]).text.splitlines()
