@@ -34,6 +34,7 @@ from answer.question import (
     asked_counter,
     asks_a_year,
     counts,
+    defined_term,
     holds,
     named_in,
     ordinal_fit,
@@ -144,6 +145,11 @@ def query_weights(question: str, searched: str) -> dict[str, float]:
 def _context(c: _Candidate) -> str:
     """A unit with its passage's heading: where a record's or a sentence's year is often written."""
     return f"{c.hit.chunk.heading}\n{c.text}"
+
+
+def _names(term: str, c: _Candidate) -> bool:
+    """Whether the unit, with its heading, writes the term (spelling variants folded: J-VER = JVER)."""
+    return normalize_for_search(term).replace(" ", "") in normalize_for_search(_context(c)).replace(" ", "")
 
 
 def _key_cell(c: _Candidate) -> str:
@@ -283,6 +289,11 @@ def compose(
             scores[i] *= PRECISE_DATE  # いつ asks for a point in time: a month is a better answer than a year
         elif counted[i]:
             scores[i] *= COUNTER_FIT  # 15種類 for 何種類, not the passage's other numbers
+    term = defined_term(question) if kind is AnswerType.DEFINITION else None
+    if term:  # 「J-COFとは何ですか」: a unit that never names J-COF defines something else (the FAQ's A1)
+        naming = [_names(term, c) for c in cands]
+        if any(naming):
+            scores = [s if n else 0.0 for s, n in zip(scores, naming, strict=True)]
     order = sorted(range(len(cands)), key=lambda i: -scores[i])
     chosen: list[_Candidate] = []
     seen: set[str] = set()

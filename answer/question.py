@@ -205,6 +205,17 @@ def asked_attribute(question: str) -> str | None:
     return word if len(word) >= 2 and not word.isdigit() and word not in _FORM_WORDS else None
 
 
+# 「J-COFとは何ですか」「スマートコミュニティとは」: a term alone before とは is the thing to define. A description
+# before it (「登記上の番号とは？」) is not: it describes what is asked, and the answer names it in other words.
+_DEFINED = re.compile(r"^\s*([A-Za-z0-9\u30a0-\u30ff\u3400-\u9fff々・\-]+)\s*(?:とは|って(?:何|なに)|の意味)")
+
+
+def defined_term(question: str) -> str | None:
+    """The term a "what is X" question asks to define, when the question names it as one word."""
+    m = _DEFINED.match(nfkc(question))
+    return m.group(1) if m and len(m.group(1)) >= 2 else None
+
+
 def named_in(attribute: str, texts: list[str]) -> bool:
     """Whether any search token (a two-character piece) of the attribute occurs in the texts: compounds are
     split and reordered freely (取引価格 / 価格, 区長 / 区長名)."""
