@@ -34,11 +34,11 @@ from answer.question import (
     asked_counter,
     asks_a_year,
     counts,
-    defined_term,
     holds,
     named_in,
     ordinal_fit,
     ordinals,
+    subject_term,
     year_fit,
 )
 from answer.types import NOT_FOUND, Answer, Citation
@@ -289,7 +289,7 @@ def compose(
             scores[i] *= PRECISE_DATE  # いつ asks for a point in time: a month is a better answer than a year
         elif counted[i]:
             scores[i] *= COUNTER_FIT  # 15種類 for 何種類, not the passage's other numbers
-    term = defined_term(question) if kind is AnswerType.DEFINITION else None
+    term = subject_term(question)
     if term:  # 「J-COFとは何ですか」: a unit that never names J-COF defines something else (the FAQ's A1)
         naming = [_names(term, c) for c in cands]
         if any(naming):

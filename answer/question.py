@@ -207,13 +207,36 @@ def asked_attribute(question: str) -> str | None:
 
 # 「J-COFとは何ですか」「スマートコミュニティとは」: a term alone before とは is the thing to define. A description
 # before it (「登記上の番号とは？」) is not: it describes what is asked, and the answer names it in other words.
-_DEFINED = re.compile(r"^\s*([A-Za-z0-9\u30a0-\u30ff\u3400-\u9fff々・\-]+)\s*(?:とは|って(?:何|なに)|の意味)")
+_DEFINED = re.compile(
+    r"^\s*([A-Za-z0-9\u30a0-\u30ff\u3400-\u9fff々・\-]+)\s*(?:とは|って)\s*(?:何|なに|どういう|どのような|どんな|[?？。]|$)"
+    r"|^\s*([A-Za-z0-9\u30a0-\u30ff\u3400-\u9fff々・\-]+)の意味"
+)
 
 
 def defined_term(question: str) -> str | None:
     """The term a "what is X" question asks to define, when the question names it as one word."""
     m = _DEFINED.match(nfkc(question))
-    return m.group(1) if m and len(m.group(1)) >= 2 else None
+    term = m and (m.group(1) or m.group(2))
+    return term if term and len(term) >= 2 else None
+
+
+# 「J-COFの役割は？」「証書の購入方法は何ですか」: a word that only says what is wanted of a thing (役割, 方法,
+# 特徴) stands after the thing; that thing is the question's subject. Not 名前 or 日程: 「…の結婚相手の名前は」 is
+# answered by a name, in a sentence that need not say 結婚相手.
+_ASPECTS = {
+    "役割", "目的", "特徴", "概要", "意味", "仕組み", "内容", "効果", "方法", "手順", "流れ", "要件", "条件", "定義",
+}  # fmt: skip
+_OF_FORM = re.compile(r"([A-Za-z0-9\u30a0-\u30ff\u3400-\u9fff々・\-]{2,})の([\u30a0-\u30ff\u3400-\u9fff]+)(?:は|って)")
+
+
+def subject_term(question: str) -> str | None:
+    """The thing a question asks about when it names it by one word: the term to define (「J-COFとは」) or the
+    owner of a form word (「J-COFの役割は」)."""
+    term = defined_term(question)
+    if term:
+        return term
+    m = _OF_FORM.search(nfkc(question))
+    return m.group(1) if m and m.group(2) in _ASPECTS else None
 
 
 def named_in(attribute: str, texts: list[str]) -> bool:

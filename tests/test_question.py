@@ -10,9 +10,9 @@ from answer.question import (
     asked_attribute,
     asked_counter,
     counts,
-    defined_term,
     holds,
     ordinal_fit,
+    subject_term,
     year_fit,
 )
 from index.search import Hit
@@ -268,12 +268,16 @@ def test_where_is_answered_by_an_organisation_as_well_as_a_place():
 
 
 def test_a_term_asked_to_be_defined_is_answered_by_a_unit_that_names_it():
-    assert defined_term("J-COFとは何ですか") == "J-COF"
-    assert defined_term("権利の範囲を表すための登記上の番号とは？") is None  # a description, not a term
+    assert subject_term("J-COFとは何ですか") == "J-COF" and subject_term("J-COFの役割は？") == "J-COF"
+    assert subject_term("権利の範囲を表すための登記上の番号とは？") is None  # a description, not a term
+    assert subject_term("リズムとは拍子の中にグループができることと考えたのは誰か") is None
+    assert subject_term("マーラーの結婚相手の名前は？") is None  # answered by a name that need not say 結婚相手
     faq = "Q1カーボン・オフセットとは何ですか。\nA1削減が困難な部分を他の場所での排出削減で埋め合わせる考え方です。"
     row = (
         "(2)普及促進に係る取り組み[名称/概要] 2008(平成20)年4月\t○「カーボン・オフセットフォーラム(J-COF)」設置"
         " 環境省が設置した、情報収集・提供、普及啓発を行う組織"
     )
     answer = compose("J-COFとは何ですか", [_hit("c1", faq, 0), _hit("c2", row, 1)])
+    assert "J-COF" in answer.text.splitlines()[0] and "埋め合わせ" not in answer.text
+    answer = compose("J-COFの役割は？", [_hit("c1", faq, 0), _hit("c2", row, 1)])
     assert "J-COF" in answer.text.splitlines()[0] and "埋め合わせ" not in answer.text
