@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from answer.conversation import key_terms, refers_back
 from answer.question import (
@@ -32,6 +32,7 @@ from answer.question import (
     answer_type,
     asked_attribute,
     asked_counter,
+    asked_years,
     asks_a_year,
     counts,
     holds,
@@ -315,11 +316,37 @@ def compose(
         end = min(len(top.chunk.text), 200)
         chosen = [_Candidate(top, 0, 0, end, top.chunk.text[:end], frozenset())]
     chosen = [_with_next_sentence(c, weights) for c in _joined_when_adjacent(chosen)]
+    note = ""
     if not asks_a_year(searched):
         chosen = _with_other_years(chosen, hits, max_sentences)
+    elif elsewhere := _only_in_another_year(question, searched, cands, scores):
+        # 「2011年度の…奥多摩町から参加した委員は？」 where only the 2009 roster names 奥多摩町: say so, and quote the
+        # 2009 row, not the rows that only share the year asked (another town's member of 2011).
+        chosen = elsewhere[:max_sentences]
+        note = f"資料の{asked_years(searched)}の記述には該当する内容が見つかりませんでした。別の年の記述を示します"
     if kind is AnswerType.WHEN:
         chosen = [_with_year_context(c, cands) for c in chosen]
-    return _build(question, searched, chosen, {"compose_ms": (time.perf_counter() - t0) * 1000})
+    answer = _build(question, searched, chosen, {"compose_ms": (time.perf_counter() - t0) * 1000})
+    return replace(answer, note=note) if note else answer
+
+
+def _only_in_another_year(
+    question: str, searched: str, cands: list[_Candidate], scores: list[float]
+) -> list[_Candidate]:
+    """Rows of a table printed once per year (a roster) that name every word of the question found in the
+    tables near it (奥多摩町, 自治体委員会, 委員), best first, when the table of the year asked is there and none
+    of its rows names them; [] otherwise. Sentences are left to the scores: this is about tables by year."""
+    rows = [c for c in cands if c.record is not None]
+    texts = {id(c): normalize_for_search(_context(c)).replace(" ", "") for c in rows}  # 第2回 総合委員会
+    found = [t for t in _whole_terms(question) if any(_matches_whole(t, text) for text in texts.values())]
+    naming = [c for c in rows if found and all(_matches_whole(t, texts[id(c)]) for t in found)]
+    if not naming or any(year_fit(searched, _context(c)) > 1 for c in naming):
+        return []
+    kinds = {_table_kind(c.record) for c in naming}
+    if not any(year_fit(searched, _context(c)) > 1 and _table_kind(c.record) in kinds for c in rows):
+        return []  # the table of the year asked is not among the passages: nothing to say of it
+    score = {id(c): s for c, s in zip(cands, scores, strict=True)}
+    return sorted(naming, key=lambda c: -score[id(c)])
 
 
 def _joined_when_adjacent(chosen: list[_Candidate]) -> list[_Candidate]:

@@ -281,3 +281,25 @@ def test_a_term_asked_to_be_defined_is_answered_by_a_unit_that_names_it():
     assert "J-COF" in answer.text.splitlines()[0] and "埋め合わせ" not in answer.text
     answer = compose("J-COFの役割は？", [_hit("c1", faq, 0), _hit("c2", row, 1)])
     assert "J-COF" in answer.text.splitlines()[0] and "埋め合わせ" not in answer.text
+
+
+def _roster_hit(cid, year, rows, rank):
+    n, era = {2009: (1, 21), 2011: (3, 23)}[year]
+    caption = f"({n}){year}(平成{era})年度 自治体委員会委員[氏名/自治体名/所属・役職/備考]"
+    text = "\n".join(caption + row for row in rows)
+    heading = f"添付資料1:研究の実施体制 > ({n}){year}(平成{era})年度 > ●自治体委員会委員"
+    chunk = Chunk(cid, "d" * 64, 1, "1", heading, text, 0, len(text))
+    return Hit(chunk, "報告書", 1.0 / (rank + 1), {"dense": rank + 1}, 0.6)
+
+
+def test_what_the_documents_say_only_of_another_year_is_shown_as_such():
+    r2009 = ["桑江 一久\t江戸川区\t環境推進課長", "加藤 一美\t奥多摩町\t企画財政課長"]
+    r2011 = ["水越 敦\t八王子市\t環境政策課主査", "佐藤 文宣\t府中市\t環境政策課長"]
+    q = "2011年度の自治体委員会に奥多摩町から参加した委員は誰ですか？"
+    answer = compose(q, [_roster_hit("c1", 2009, r2009, 0), _roster_hit("c2", 2011, r2011, 1)])
+    assert "加藤 一美" in answer.text and "水越" not in answer.text  # not another town's member of 2011
+    assert "「2011年度」の記述には該当する内容が見つかりませんでした" in answer.note
+    # the year asked holds it as well: its row answers, and no note
+    r2011.append("加藤 一美\t奥多摩町\t企画財政課長")
+    answer = compose(q, [_roster_hit("c1", 2009, r2009, 0), _roster_hit("c2", 2011, r2011, 1)])
+    assert answer.text.startswith("(3)2011(平成23)年度") and "加藤 一美" in answer.text and not answer.note
