@@ -5,7 +5,7 @@ import json
 import pytest
 from helpers import DEV_QA, ROOT, SAMPLE_PDF
 
-from policyqa.evaluate import contains_evidence, evaluate, load_questions, retrieval_scores
+from policyqa.evaluate import contains_evidence, evaluate, jsquad_corpus, load_questions, retrieval_scores
 from policyqa.testing.corpus import build_eval_store
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -29,6 +29,24 @@ def test_table_evidence_is_found_in_the_record_of_its_row():
     assert not contains_evidence(far, [printed])
     assert contains_evidence("増田章司 国分寺市", ["増田 章司  国分寺市"])  # a plain span, whitespace aside
     assert contains_evidence("[部門/削減率]家庭部門\t56%", ["家庭部門 ｜ ５６％"])  # a text table's bars
+
+
+def test_jsquad_evidence_is_the_text_around_the_answer_within_its_sentence(tmp_path):
+    body = "北海道には梅雨がないとされている。1925年に建築士法案が議会に提出されたが、成立を見なかった。"
+    qas = [
+        {"id": "q1", "question": "建築士法案の提出は何年か", "answers": [{"text": "1925年", "answer_start": 0}]},
+        {"id": "q2", "question": "提出先は", "answers": [{"text": "議会", "answer_start": 0}]},
+    ]
+    for qa in qas:
+        qa["answers"][0]["answer_start"] = len("梅雨 [SEP] ") + body.index(qa["answers"][0]["text"])
+    data = {"data": [{"title": "梅雨", "paragraphs": [{"context": "梅雨 [SEP] " + body, "qas": qas}]}]}
+    path = tmp_path / "jsquad.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    documents, questions = jsquad_corpus(path)
+    assert documents == [("jsquad-01.md", f"# 梅雨\n\n{body}\n")]
+    # not 「されている。」 from the sentence before: a chunk cut there still holds the answer in its sentence
+    assert questions[0].evidence == "1925年に建築士法案が議会に提出"
+    assert questions[1].evidence == "1925年に建築士法案が議会に提出されたが、成立を見"  # 12 either side
 
 
 def test_eval_cli_reports_modes_and_misses(tmp_path):
