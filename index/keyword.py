@@ -44,11 +44,14 @@ FORM_WORDS = {"西暦", "和暦", "種類", "理由", "内容", "名称", "時�
 _PLACE_OR_TITLE = tuple("長府県都市区町村")
 
 
-_UNIT = re.compile(r"^[年月日回度件人名時分条号]+")
+# A number's unit, and the part of the period it names (12月末, 4月初, 7月上旬): a document dates the same
+# point in its own words (12月末現在, 年末), so 「2011年12月末時点」 must not leave 末時点 as a word to look for.
+_UNIT = re.compile(r"^[年月日回度件人名時分条号]+(?:末|初|頃|中|上旬|中旬|下旬)?")
 
 
 def _words(text: str) -> list[str]:
-    """Kanji/katakana runs; a run right after a number starts with the number's unit (2012年1月時点 → 時点)."""
+    """Kanji/katakana runs; a run right after a number starts with the number's unit (2012年1月時点 → 時点,
+    2011年12月末時点 → 時点)."""
     words = []
     for m in _TERMS.finditer(text):
         word = m.group()

@@ -162,6 +162,15 @@ def test_unknown_terms_follow_removals():
     assert KeywordIndex().unknown_terms("大阪府") == [] and KeywordIndex().search("京都", 5) == []
 
 
+def test_a_date_with_its_part_of_the_period_is_no_unknown_word():
+    docs = make_docs(1, 3, seed=5)
+    d = next(iter(docs))
+    docs[d].append(Chunk("d-x", d, 1, "1", "", "取組事例は2011年12月末現在で累積1,000件を上回る。", 0, 5))
+    index = build(docs, docs)
+    assert index.unknown_terms("取組事例は2011年12月末時点で何件ですか") == []  # 末 is part of the date
+    assert index.unknown_terms("取組事例は2011年12月末時点で何件か、大阪府では") == ["大阪府"]
+
+
 def test_unfiltered_dense_query_drops_inactive_versions(tmp_path):
     """The fast path queries Chroma without a filter; chunks of versions not active must still not appear, and
     when they crowd the candidates the exact filtered query answers."""
