@@ -37,6 +37,8 @@ _ATTRIBUTES = {
     *"対象 期限 期間 金額 費用 予算 条件 要件 手続 手続き 内容 理由 目的 結果 場所 会場 日程 日時".split(),
     *"時期 担当 担当者 委員 座長 副座長 委員長 副委員長 会長 副会長 事務局 事務局長 構成 役職 所属".split(),
     *"名称 種類 方法 件数 人数 回数".split(),
+    # a point in time is said of something: 「2009年4月の時点では？」 asks the previous question of another date
+    *"時点 現在 段階 以降 以前 当初 前後".split(),
     *"開始 終了 締切 根拠 概要 詳細 開催 最初 最後 全体 合計 年度 上限 下限 割合 単価 連絡先 問合せ 問い合わせ".split(),
     *"members member chair vice deadline date dates amount cost budget period purpose reason place venue".split(),
     *"who what when where which why how many much year years is was were are did does do the a an of in on".split(),

@@ -129,6 +129,7 @@ def test_follow_ups_refer_back_or_name_no_subject():
         "翌年は誰でしたか？",
         "対象は何か所ですか？",
         "What about 2011?",
+        "2009年4月の時点ではどのくらいでしたか",  # another date of the same thing
     ):
         assert is_follow_up(q), q
     history = ["2009年度の自治体委員会の座長は誰ですか？"]
