@@ -28,6 +28,7 @@ class AnswerType(StrEnum):
     DEFINITION = "definition"
     NAME = "name"  # 何と呼ばれるか, 何というか: the unit that gives the name
     REASON = "reason"
+    CONTENT = "content"  # 「どんなことが話し合われましたか」: what a meeting discussed, what a plan contains
     OTHER = "other"
 
 
@@ -81,6 +82,14 @@ _RULES: list[tuple[AnswerType, re.Pattern]] = [
     (AnswerType.WHERE, re.compile(r"どこ|何処|何県|何国|どの(国|県|市|町|村|地域|場所)|where\b", re.I)),
     (AnswerType.REASON, re.compile(r"なぜ|何故|どうして|理由|why\b", re.I)),
     (
+        AnswerType.CONTENT,
+        re.compile(
+            r"(どんな|どのような|何の)(こと|話|議題|内容)|(何|なに)(が|を)(話し合|議論|検討|協議|審議|報告)"
+            r"|(議題|主な内容|議事)は|what (was|were) (discussed|on the agenda)",
+            re.I,
+        ),
+    ),
+    (
         AnswerType.DEFINITION,
         re.compile(r"とは|って何|ってなに|とはどのような|の意味|what (is|are|does) (an? |the )?\S+( mean)?\??$", re.I),
     ),
@@ -129,6 +138,7 @@ _VALUES = {
 }
 _PERSON_COLUMNS = ("氏名", "名前", "委員", "担当", "講師", "代表", "委員長", "座長", "人", "者")
 _DATE_COLUMNS = ("日程", "日付", "年月", "日時", "期日", "時期", "年度", "開催日", "期限")
+_CONTENT_COLUMNS = ("内容", "議題", "概要", "議事", "案件", "事項", "テーマ")
 _PLACE_COLUMNS = ("場所", "会場", "所在", "自治体", "地域", "住所", "開催地")
 
 # Whose value a pattern can be sure of: required of the answer. The rest are only preferred.
@@ -159,7 +169,11 @@ def holds(kind: AnswerType, text: str, record: Record | None = None, question: s
             return any(c in columns for c in _DATE_COLUMNS) or _new_value(_DATE, cells, question)
         if kind is AnswerType.WHERE:
             return any(c in columns for c in _PLACE_COLUMNS) or _new_value(_PLACE, cells, question)
+        if kind is AnswerType.CONTENT:  # a meeting's row says what it discussed in its 内容 column; a roster does not
+            return any(c in columns for c in _CONTENT_COLUMNS)
         text = cells
+    if kind is AnswerType.CONTENT:
+        return True  # any sentence may say what was discussed
     if kind is AnswerType.MEASURE:  # ordinals and dates are numbers but not quantities (第24回, 2014年12月)
         text = _NOT_QUANTITIES.sub(" ", text)
     return any(_new_value(pattern, text, question) for pattern in _VALUES[kind])

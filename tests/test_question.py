@@ -304,3 +304,17 @@ def test_what_the_documents_say_only_of_another_year_is_shown_as_such():
     r2011.append("加藤 一美\t奥多摩町\t企画財政課長")
     answer = compose(q, [_roster_hit("c1", 2009, r2009, 0), _roster_hit("c2", 2011, r2011, 1)])
     assert answer.text.startswith("(3)2011(平成23)年度") and "加藤 一美" in answer.text and not answer.note
+
+
+def test_what_a_meeting_discussed_is_answered_by_its_row_not_by_the_roster():
+    assert answer_type("そこではどんなことが話し合われましたか") is AnswerType.CONTENT
+    assert answer_type("What was discussed at the first meeting?") is AnswerType.CONTENT
+    roster = _roster_hit("c1", 2011, ["水越 敦\t八王子市\t環境政策課主査", "佐藤 文宣\t府中市\t環境政策課長"], 0)
+    schedule = (
+        "(3)2011(平成23)年度[会議名称/日程/主な内容]第1回 自治体委員会\t2011 (平成23)年5月18日\t・ケース検討について\n"
+        "(3)2011(平成23)年度[会議名称/日程/主な内容]第1回 総合委員会\t2011 (平成23)年8月31日\t・中間報告"
+    )
+    hits = [roster, _roster_hit("c2", 2011, ["前田 充\t新島村\t企画調整室長"], 1), _hit("c3", schedule, 2)]
+    question = "そこではどんなことが話し合われましたか"
+    answer = compose(question, hits, searched=f"2011年度の第1回自治体委員会 {question}")
+    assert "ケース検討" in answer.text.splitlines()[0]
