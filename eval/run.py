@@ -110,7 +110,7 @@ def main() -> None:
                 questions = load_questions(files[name])
                 report = evaluate(service, questions, modes=modes)
                 reports[name] = report
-                text = format_report(report) if args.misses else format_report(report).split("\nmiss")[0]
+                text = format_report(report, misses=args.misses)  # answer misses too: only when asked
                 if name.endswith("conversations"):
                     missed = {m["id"] for m in report.answer_misses}
                     text += "\n" + conversation_split({q.id: q.id not in missed for q in questions}, questions)

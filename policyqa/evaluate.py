@@ -198,7 +198,9 @@ def _answers(service, questions: list[Question], report: Report) -> None:
     }
 
 
-def format_report(report: Report) -> str:
+def format_report(report: Report, misses: bool = True) -> str:
+    """The figures, then (with `misses`) every retrieval and answer miss: a held-out set's report leaves them
+    out unless asked, so that running it does not show what its questions are."""
     lines = [
         f"{report.questions} questions ({report.answerable} answerable)",
         "",
@@ -217,6 +219,8 @@ def format_report(report: Report) -> str:
             f"({a['unanswerable_abstained']}/{a['unanswerable']} unanswerable abstained, "
             f"{a['answerable_abstained']} answerable abstained)",
         ]
+    if not misses:
+        return "\n".join(lines)
     for m in report.modes.values():
         for miss in m.misses:
             lines.append(f"miss [{m.mode}] {miss['id']} rank={miss['rank']}: {miss['question']}")

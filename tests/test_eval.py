@@ -5,7 +5,16 @@ import json
 import pytest
 from helpers import DEV_QA, ROOT, SAMPLE_PDF
 
-from policyqa.evaluate import contains_evidence, evaluate, jsquad_corpus, load_questions, retrieval_scores
+from policyqa.evaluate import (
+    ModeResult,
+    Report,
+    contains_evidence,
+    evaluate,
+    format_report,
+    jsquad_corpus,
+    load_questions,
+    retrieval_scores,
+)
 from policyqa.testing.corpus import build_eval_store
 
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -15,6 +24,21 @@ def test_retrieval_scores():
     recall, mrr = retrieval_scores([1, 2, None, 7])
     assert recall == {1: 0.25, 3: 0.5, 5: 0.5, 10: 0.75}
     assert mrr == pytest.approx((1 + 0.5 + 1 / 7) / 4)
+
+
+def test_a_report_shows_its_misses_only_when_asked():
+    hybrid = ModeResult("hybrid", {1: 1.0, 3: 1.0, 5: 1.0, 10: 1.0}, 1.0)  # no retrieval miss
+    report = Report(
+        2,
+        2,
+        {"hybrid": hybrid},
+        0.5,
+        {"precision": 1.0, "recall": 1.0, "unanswerable_abstained": 0, "unanswerable": 0, "answerable_abstained": 0},
+    )
+    report.answer_misses.append({"id": "h9", "question": "秘密の質問", "answer": "…", "why": "answer keys missing"})
+    assert "秘密の質問" in format_report(report)
+    hidden = format_report(report, misses=False)
+    assert "秘密の質問" not in hidden and "answer accuracy: 0.500" in hidden
 
 
 def test_table_evidence_is_found_in_the_record_of_its_row():
