@@ -226,6 +226,10 @@ def test_a_number_or_name_beside_another_attribute_is_not_the_answer():
     priced = [_hit("c1", "J-クレジットの価格は1トン5,000円です。", 0)]
     answer = compose("J-クレジットの取引価格はいくらですか？", priced)
     assert not answer.abstained and "5,000円" in answer.text
+    # the compound's head must be there: 参加 alone does not name 参加費
+    tour = [_hit("c1", "森林体験ツアーを毎年秋に開催しており、令和4年度は区民86名が参加しました。", 0)]
+    answer = compose("森林体験ツアーの参加費はいくらでしょうか。", tour)
+    assert answer.abstained and "参加費" in answer.note
     meeting = [_hit("c1", "東都区環境審議会 開催日時 令和4年11月18日(金)午後2時から", 0)]
     assert compose("東都区の区長の名前は何ですか？", meeting).abstained
     # who, where and other questions are not held to it: 政治家は誰 is answered by a name, not by the word 政治家
