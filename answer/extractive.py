@@ -265,6 +265,10 @@ def compose(
         # measured on the tuning questions and a JSQuAD sample, every answerable question naming a year
         # (51) had a unit of that year among its candidates.
         return _not_found(question, searched, hits, t0, "資料の該当箇所に、お尋ねの年の記述が見つかりませんでした")
+    missing = _ordinal_not_in_series(searched, cands)
+    if missing:
+        # 「第10回自治体委員会はいつ」 where the passages list the 1st to 8th: the series is there, that one is not
+        return _not_found(question, searched, hits, t0, f"資料の該当箇所に「{missing}」の記述が見つかりませんでした")
     attribute = asked_attribute(question) if kind in NAMED_ATTRIBUTE else None
     if attribute and not named_in(attribute, [f"{h.chunk.heading}\n{h.chunk.text}" for h in hits[:3]]):
         # 「…の平均取引価格はいくらですか」 where the passages give 購入単価の上限: the number is another one.
@@ -328,6 +332,20 @@ def compose(
         chosen = [_with_year_context(c, cands) for c in chosen]
     answer = _build(question, searched, chosen, {"compose_ms": (time.perf_counter() - t0) * 1000})
     return replace(answer, note=note) if note else answer
+
+
+def _ordinal_not_in_series(searched: str, cands: list[_Candidate]) -> str:
+    """The ordinal asked (第10回) when the passages number other items of its series (第1回…第8回) and never it;
+    "" otherwise."""
+    asked = ordinals(searched)
+    if not asked or not cands:
+        return ""
+    kinds = {kind for _, kind in asked}
+    found = {o for c in cands for o in ordinals(_context(c)) if o[1] in kinds}
+    if not found or asked & found:
+        return ""
+    n, kind = sorted(asked)[0]
+    return f"第{n}{kind}"
 
 
 def _only_in_another_year(

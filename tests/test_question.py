@@ -322,3 +322,15 @@ def test_what_a_meeting_discussed_is_answered_by_its_row_not_by_the_roster():
     question = "そこではどんなことが話し合われましたか"
     answer = compose(question, hits, searched=f"2011年度の第1回自治体委員会 {question}")
     assert "ケース検討" in answer.text.splitlines()[0]
+
+
+def test_an_ordinal_the_series_does_not_reach_is_said_so():
+    schedule = "\n".join(
+        f"(2)2010(平成22)年度[会議名称/日程/主な内容]第{n}回 自治体委員会\t2010 (平成22)年{n + 4}月8日\t・報告"
+        for n in range(1, 9)
+    )
+    hits = [_hit("c1", schedule, 0)]
+    answer = compose("平成22年度の第10回自治体委員会はいつ開催されましたか", hits)
+    assert answer.abstained and "「第10回」" in answer.note and answer.related
+    answer = compose("平成22年度の第８回自治体委員会はいつ開催されましたか", hits)  # full-width digits
+    assert not answer.abstained and "第8回" in answer.text.splitlines()[0]
