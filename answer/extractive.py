@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from answer.conversation import key_terms, refers_back
 from answer.question import (
@@ -323,15 +323,17 @@ def compose(
     note = ""
     if not asks_a_year(searched):
         chosen = _with_other_years(chosen, hits, max_sentences)
-    elif elsewhere := _only_in_another_year(question, searched, cands, scores):
-        # 「2011年度の…奥多摩町から参加した委員は？」 where only the 2009 roster names 奥多摩町: say so, and quote the
-        # 2009 row, not the rows that only share the year asked (another town's member of 2011).
-        chosen = elsewhere[:max_sentences]
-        note = f"資料の{asked_years(searched)}の記述には該当する内容が見つかりませんでした。別の年の記述を示します"
+    elif elsewhere := _only_in_another_year(question, searched, cands, scores, chosen[0]):
+        # 「2011年度の…奥多摩町から参加した委員は？」 (奥多摩町 only in the 2009 roster), 「令和5年度の間伐面積は？」
+        # (a table of 令和2–4年度): the year asked has no such row. Say so, and show the other years' passages
+        # as related rather than quote a row of another year, or a row of that year about something else.
+        first = list({id(c.hit): c.hit for c in elsewhere}.values())
+        shown = first + [h for h in hits if all(h is not f for f in first)]
+        note = f"資料の{asked_years(searched)}の記述には該当する内容が見つかりませんでした"
+        return _not_found(question, searched, shown, t0, note + "（別の年の記述を関連箇所に示します）")
     if kind is AnswerType.WHEN:
         chosen = [_with_year_context(c, cands) for c in chosen]
-    answer = _build(question, searched, chosen, {"compose_ms": (time.perf_counter() - t0) * 1000})
-    return replace(answer, note=note) if note else answer
+    return _build(question, searched, chosen, {"compose_ms": (time.perf_counter() - t0) * 1000})
 
 
 def _ordinal_not_in_series(searched: str, cands: list[_Candidate]) -> str:
@@ -349,19 +351,27 @@ def _ordinal_not_in_series(searched: str, cands: list[_Candidate]) -> str:
 
 
 def _only_in_another_year(
-    question: str, searched: str, cands: list[_Candidate], scores: list[float]
+    question: str, searched: str, cands: list[_Candidate], scores: list[float], best: _Candidate
 ) -> list[_Candidate]:
-    """Rows of a table printed once per year (a roster) that name every word of the question found in the
-    tables near it (奥多摩町, 自治体委員会, 委員), best first, when the table of the year asked is there and none
-    of its rows names them; [] otherwise. Sentences are left to the scores: this is about tables by year."""
+    """Rows of a table by year that answer the question for other years only, best first; [] otherwise.
+
+    Either the best unit is a row of another year and its table (printed once per year, or with a year
+    column) has no row of the year asked near the question; or the rows that name every word of the question
+    found in the tables (奥多摩町, 自治体委員会, 委員) are all of other years while the year asked has its table
+    there. Sentences are left to the scores: this is about tables by year."""
     rows = [c for c in cands if c.record is not None]
+    of_year = [c for c in rows if year_fit(searched, _context(c)) > 1]
+    if best.record is not None and year_fit(searched, _context(best)) < 1:
+        kind = _table_kind(best.record)
+        if not any(_table_kind(c.record) == kind for c in of_year):
+            return [best]
     texts = {id(c): normalize_for_search(_context(c)).replace(" ", "") for c in rows}  # 第2回 総合委員会
     found = [t for t in _whole_terms(question) if any(_matches_whole(t, text) for text in texts.values())]
     naming = [c for c in rows if found and all(_matches_whole(t, texts[id(c)]) for t in found)]
     if not naming or any(year_fit(searched, _context(c)) > 1 for c in naming):
         return []
     kinds = {_table_kind(c.record) for c in naming}
-    if not any(year_fit(searched, _context(c)) > 1 and _table_kind(c.record) in kinds for c in rows):
+    if not any(_table_kind(c.record) in kinds for c in of_year):
         return []  # the table of the year asked is not among the passages: nothing to say of it
     score = {id(c): s for c, s in zip(cands, scores, strict=True)}
     return sorted(naming, key=lambda c: -score[id(c)])

@@ -322,7 +322,8 @@ _WRITTEN_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)\s*年?")
 
 def asked_years(question: str) -> str:
     """The years a question names, as it writes them (「2011年度」, 「平成22年」), for a note."""
-    found = [m.group(0).strip() for p in (_FISCAL, _ERA_FISCAL, _WRITTEN_YEAR, _ERA) for m in p.finditer(question)]
+    text = nfkc(question)
+    found = [m.group(0).strip() for p in (_FISCAL, _ERA_FISCAL, _WRITTEN_YEAR, _ERA) for m in p.finditer(text)]
     kept = [y for y in dict.fromkeys(found) if not any(y != o and y in o for o in found)]
     return "・".join(f"「{y}」" for y in kept)
 

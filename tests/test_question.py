@@ -301,9 +301,10 @@ def test_what_the_documents_say_only_of_another_year_is_shown_as_such():
     r2009 = ["桑江 一久\t江戸川区\t環境推進課長", "加藤 一美\t奥多摩町\t企画財政課長"]
     r2011 = ["水越 敦\t八王子市\t環境政策課主査", "佐藤 文宣\t府中市\t環境政策課長"]
     q = "2011年度の自治体委員会に奥多摩町から参加した委員は誰ですか？"
-    answer = compose(q, [_roster_hit("c1", 2009, r2009, 0), _roster_hit("c2", 2011, r2011, 1)])
-    assert "加藤 一美" in answer.text and "水越" not in answer.text  # not another town's member of 2011
+    answer = compose(q, [_roster_hit("c2", 2011, r2011, 0), _roster_hit("c1", 2009, r2009, 1)])
+    assert answer.abstained and "水越" not in answer.text  # not another town's member of 2011
     assert "「2011年度」の記述には該当する内容が見つかりませんでした" in answer.note
+    assert answer.related[0].chunk.id == "c1"  # the 2009 roster first, where 奥多摩町 is
     # the year asked holds it as well: its row answers, and no note
     r2011.append("加藤 一美\t奥多摩町\t企画財政課長")
     answer = compose(q, [_roster_hit("c1", 2009, r2009, 0), _roster_hit("c2", 2011, r2011, 1)])
@@ -334,3 +335,15 @@ def test_an_ordinal_the_series_does_not_reach_is_said_so():
     assert answer.abstained and "「第10回」" in answer.note and answer.related
     answer = compose("平成22年度の第８回自治体委員会はいつ開催されましたか", hits)  # full-width digits
     assert not answer.abstained and "第8回" in answer.text.splitlines()[0]
+
+
+def test_a_year_a_table_by_year_does_not_reach_is_said_so():
+    table = "\n".join(
+        f"(1)間伐の実施面積 年度別の間伐面積[年度/間伐面積/吸収量]令和{n}年度\t{30 + n}ヘクタール\t{200 + n}t-CO2"
+        for n in (2, 3, 4)
+    )
+    other = "令和5年度は、区民森林ツアーを開催し、区民86名が参加しました。"
+    answer = compose("令和５年度の間伐面積は何ヘクタールでしたか", [_hit("c1", table, 0), _hit("c2", other, 1)])
+    assert answer.abstained and "「令和5年度」の記述には該当する内容が見つかりませんでした" in answer.note
+    answer = compose("令和4年度の間伐面積は何ヘクタールでしたか", [_hit("c1", table, 0), _hit("c2", other, 1)])
+    assert not answer.abstained and "34ヘクタール" in answer.text.splitlines()[0]
