@@ -194,6 +194,8 @@ _WORD = re.compile(r"[A-Za-z0-9\u30a0-\u30ff\u3400-\u9fff々]+")
 _FORM_WORDS = FORM_WORDS | {
     "名前", "日付", "日程", "場所", "方法", "特徴", "意味", "数", "額", "量", "要件", "条件", "手続", "手続き",
     "手順", "流れ", "仕組み", "役割", "概要", "状況", "結果", "効果",
+    # a count or a sum only says a number is wanted: 「登録されていた件数は何件」 is answered by 「184件が登録」
+    "件数", "人数", "回数", "個数", "台数", "総数", "数量", "金額",
 }  # fmt: skip
 # Kinds whose value means nothing without what it is of: a number or a name found beside another attribute
 # (購入単価の上限 for 平均取引価格, a meeting's date for 区長の名前) answers another question.

@@ -226,6 +226,10 @@ def test_a_number_or_name_beside_another_attribute_is_not_the_answer():
     priced = [_hit("c1", "J-クレジットの価格は1トン5,000円です。", 0)]
     answer = compose("J-クレジットの取引価格はいくらですか？", priced)
     assert not answer.abstained and "5,000円" in answer.text
+    # a count word only says a number is wanted
+    registered = [_hit("c1", "2012年1月現在、184件がJ-VERプロジェクトとして登録されています。", 0)]
+    answer = compose("2012年1月時点で、J-VERプロジェクトとして登録されていた件数は何件ですか？", registered)
+    assert not answer.abstained and "184件" in answer.text
     # the compound's head must be there: 参加 alone does not name 参加費
     tour = [_hit("c1", "森林体験ツアーを毎年秋に開催しており、令和4年度は区民86名が参加しました。", 0)]
     answer = compose("森林体験ツアーの参加費はいくらでしょうか。", tour)
