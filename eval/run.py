@@ -10,6 +10,8 @@ from the rules (eval/heldout_corpus) and the bundled sample report. Sets:
   fresh          eval/fresh.jsonl and eval/fresh_conversations.jsonl: a second held-out set (60 questions, 12
                  dialogues) written in session 5 by a helper that read only the documents, before any change
                  of that session was measured on it; never tuned on
+  tuning-b       eval/questions_b.jsonl: 50 questions (20 unanswerable, 16 on the report's tables) written in
+                 session 7 by a helper that read only the documents; tuned on since (not published as figures)
   jsquad         an external benchmark (JSQuAD, CC BY-SA 4.0), in a store of its own, 500-question sample
 The README reports held-out, conversation and JSQuAD figures.
 
@@ -42,7 +44,7 @@ from policyqa.testing.corpus import ingest_all, text_corpus_uploads
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "eval"
 SAMPLE = ROOT / "samples" / "tokyo62-carbon-offset-report-appendices.pdf"
-SETS = ("tuning", "dev", "heldout", "conversations", "fresh", "fresh-conversations", "jsquad")
+SETS = ("tuning", "tuning-b", "dev", "heldout", "conversations", "fresh", "fresh-conversations", "jsquad")
 
 
 def build_store(data_dir: Path, embedder) -> Service:
@@ -94,6 +96,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files = {
             "tuning": EVAL / "questions.jsonl",
+            "tuning-b": EVAL / "questions_b.jsonl",
             "dev": settings.dev_qa_path,
             "heldout": EVAL / "heldout.jsonl",
             "conversations": EVAL / "conversations.jsonl",
