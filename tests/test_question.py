@@ -218,6 +218,7 @@ def test_a_number_or_name_beside_another_attribute_is_not_the_answer():
     assert asked_attribute("J-クレジットの1トン当たりの平均取引価格はいくらですか？") == "平均取引価格"
     assert asked_attribute("東都区の区長の名前は何ですか？") == "区長"  # 名前 only says a name is wanted
     assert asked_attribute("審査の手数料はいくらですか") == "手数料"
+    assert asked_attribute("委員への謝礼は、出席1回あたりいくらですか？") == "謝礼"  # a qualifier in between
     assert asked_attribute("What is the fee?") is None and asked_attribute("いくら？") is None
     price = [_hit("c1", "1トン当たりの購入単価の上限は、原則として5,000円とします。", 0)]
     answer = compose("J-クレジットの1トン当たりの平均取引価格はいくらですか？", price)
