@@ -190,7 +190,9 @@ def _new_value(pattern: re.Pattern, text: str, question: str) -> bool:
 # the question word. Words that only say what form the answer takes (名前, 内容, 要件…) name nothing: the noun
 # before their の does (区長の名前 → 区長).
 # 「謝礼は、出席1回あたりいくら」: a short qualifier may stand between the attribute and the question word
-_ASKED = re.compile(r"(は|って)[、,]?\s*(?:[^、。？?は]{0,12}?)(何|なに|いくら|幾ら|誰|だれ|いつ|どこ|どれ|どの|どう|どんな)")
+_ASKED = re.compile(
+    r"(は|って)[、,]?\s*(?:[^、。？?は]{0,12}?)(何|なに|いくら|幾ら|誰|だれ|いつ|どこ|どれ|どの|どう|どんな)"
+)
 _WORD = re.compile(r"[A-Za-z0-9\u30a0-\u30ff\u3400-\u9fff々]+")
 _FORM_WORDS = FORM_WORDS | {
     "名前", "日付", "日程", "場所", "方法", "特徴", "意味", "数", "額", "量", "要件", "条件", "手続", "手続き",
