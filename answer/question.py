@@ -358,7 +358,10 @@ YEAR_MATCH, YEAR_MISMATCH = 1.2, 0.5
 
 
 # --- ordinals: 第2回 is not 第1回, 第5条 is not 第6条 ---------------------------------------------------
-ORDINAL = re.compile(r"第\s*(\d+|[一二三四五六七八九十]+)\s*(回|条|章|節|項|号|版|期|次|部|編)")
+# 第N回, 第N条…, and the numbered periods of a scheme (第一計画期間, 第二約束期間)
+ORDINAL = re.compile(
+    r"第\s*(\d+|[一二三四五六七八九十]+)\s*([\u4e00-\u9fff]{0,2}期間|回|条|章|節|項|号|版|期|次|部|編)"
+)
 _KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九", start=0)}
 
 

@@ -340,6 +340,11 @@ def test_an_ordinal_the_series_does_not_reach_is_said_so():
     assert answer.abstained and "「第10回」" in answer.note and answer.related
     answer = compose("平成22年度の第８回自治体委員会はいつ開催されましたか", hits)  # full-width digits
     assert not answer.abstained and "第8回" in answer.text.splitlines()[0]
+    # the numbered periods of a scheme are a series too
+    period = [_hit("c1", "第一計画期間(2010年度から2014年度まで)の削減義務率は、オフィスビル等で8%とされました。", 0)]
+    answer = compose("第二計画期間の削減義務率は、オフィスビル等で何％ですか？", period)
+    assert answer.abstained and "「第2計画期間」" in answer.note
+    assert not compose("第一計画期間の削減義務率は、オフィスビル等で何％ですか？", period).abstained
 
 
 def test_a_year_a_table_by_year_does_not_reach_is_said_so():
