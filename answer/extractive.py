@@ -58,9 +58,9 @@ _STOP = set(tokenize("何ですか いつですか 誰ですか どのような 
 _STOP |= {"年", "月", "日", "the", "of", "a", "an", "in", "to", "was", "is", "what", "who", "when", "did", "do", "does"}
 _YEAR = re.compile(r"\d{4}|平成\d+|令和\d+|昭和\d+")
 _SUBHEADING = re.compile(r"^[\u2460-\u24ff]\s*\S{1,30}$")
-# "資料:「…」(2011年、環境省)" lines name a source; "※行政順" notes say how a table is ordered: neither is
-# a statement to quote.
-_SOURCE_LINE = re.compile(r"^(資料|出典|参考|注|※)\s*[:：]?")
+# "資料:「…」(2011年、環境省)" lines name a source: not a statement to quote. A "※" note is one when it says
+# something (「※かつての…演算子は「…」に統合され…」); "※行政順", how a table is ordered, is a label.
+_SOURCE_LINE = re.compile(r"^(資料|出典|参考|注)\s*[:：]?")
 # …and minutes that report a question ("…について質問があった") record what was asked, not the answer
 _QUESTION = re.compile(r"(か[。]?|[?？])$|^(Q|問)\s*\d*\s*\S|(質問|質疑|問い合わせ|照会)(が|を)(あった|した|受けた)")
 # A label or a lone table cell: a short line with no predicate, no number and no sentence end

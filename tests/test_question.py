@@ -357,3 +357,10 @@ def test_a_year_a_table_by_year_does_not_reach_is_said_so():
     assert answer.abstained and "「令和5年度」の記述には該当する内容が見つかりませんでした" in answer.note
     answer = compose("令和4年度の間伐面積は何ヘクタールでしたか", [_hit("c1", table, 0), _hit("c2", other, 1)])
     assert not answer.abstained and "34ヘクタール" in answer.text.splitlines()[0]
+
+
+def test_a_note_that_says_something_is_quoted_a_note_that_labels_is_not():
+    text = "まず、次のような演算子がある。\n※かつてのOR演算子は「|」に統合され、警告が出ていた。\n※五十音順"
+    answer = compose("かつてのOR演算子は何に統合されていた？", [_hit("c1", text, 0)])
+    assert answer.text.splitlines()[0].startswith("※かつてのOR演算子は「|」に統合され")
+    assert "五十音順" not in answer.text
