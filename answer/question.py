@@ -271,7 +271,7 @@ def named_in(attribute: str, texts: list[str]) -> bool:
 _COUNTER = re.compile(
     r"何\s*((?:か|カ|ヶ|ケ)?[\u4e00-\u9fff\u30a0-\u30ff]+)|いくつの\s*([\u4e00-\u9fff\u30a0-\u30ff]+)"
 )
-_NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万]+)\s*[万億千]?\s*(?:つの|つ)?\s*"
+_NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万]+)\s*[万億千]?\s*(?:つの|つ|の)?\s*"  # 160のドメイン名
 _RANKS = ("位", "番", "等")  # a rank is also written as an ordinal: 第3党 answers 何位
 
 

@@ -267,6 +267,7 @@ def test_a_how_many_question_is_answered_by_the_number_with_its_counter():
     text = "2006年には250億以上のウェブページに索引付けをした。ヘルプには15種類以上の検索オプションが紹介されている。"
     answer = compose("ヘルプには何種類の検索オプションが紹介されているか", [_hit("c1", text, 0)])
     assert answer.text.splitlines()[0].startswith("ヘルプには15種類以上")
+    assert counts("ド", "Google Inc.は各国の160のドメイン名を所有している。")  # いくつのドメイン名 → 160の
     # a rank is also written as an ordinal
     assert counts("位", "地方議員の総数では第3党の位置を保っている。")
     assert not counts("位", "約2,800人の地方議員を抱える。")
