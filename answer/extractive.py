@@ -34,8 +34,10 @@ from answer.question import (
     asked_counter,
     asked_years,
     asks_a_year,
+    asks_money,
     counts,
     holds,
+    holds_money,
     named_in,
     ordinal_fit,
     ordinals,
@@ -280,6 +282,11 @@ def compose(
     counter = asked_counter(question) if kind is AnswerType.AMOUNT else None
     counted = [bool(counter) and counts(counter, c.text, question) for c in cands]
     typed = [t or n for t, n in zip(typed, counted, strict=True)]
+    if kind is AnswerType.AMOUNT and asks_money(question) and cands:
+        money = [holds_money(c.text, question) for c in cands]
+        if not any(money):  # 「…の量と金額を教えてください」 near passages with times and head counts only
+            return _not_found(question, searched, hits, t0, "資料の該当箇所に金額の記述が見つかりませんでした")
+        typed = money
     if kind in REQUIRED and cands and not any(typed):
         # Asked for a date (an amount, an article) and no passage near the question holds one: say so and
         # show the passages, rather than quote sentences that do not answer.

@@ -63,7 +63,7 @@ _RULES: list[tuple[AnswerType, re.Pattern]] = [
     (
         AnswerType.AMOUNT,
         re.compile(
-            r"いくら|何\s*[%％]|何パーセント|何割|何位|何番目|何等|何種類|割合|何件|何人|何名|何回|何か所|何箇所|何カ所|何ヶ所|何社|何団体|何カ国|何か国"
+            r"いくら(?!でも|か)|何\s*[%％]|何パーセント|何割|何位|何番目|何等|何種類|割合|何件|何人|何名|何回|何か所|何箇所|何カ所|何ヶ所|何社|何団体|何カ国|何か国"
             r"|何トン|何キロ|何ヘクタール|何円|何万|何倍|何歳|何個|何本|何点|何区|何市|何色|何種|何時間|何分|何議席|何州"
             r"|いくつ|どれくらい|どれだけ|どのくらい|金額|費用|how (many|much)|what (percentage|share|amount)",
             re.I,
@@ -273,6 +273,20 @@ _COUNTER = re.compile(
 )
 _NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万]+)\s*[万億千]?\s*(?:つの|つ|の)?\s*"  # 160のドメイン名
 _RANKS = ("位", "番", "等")  # a rank is also written as an ordinal: 第3党 answers 何位
+
+
+# いくら / 金額 / 費用 ask for money: 5時15分 (a time) or 86名 is an amount of something else. 「いくらでも」
+# (as much as one likes) and 「いくらか」 (some) ask nothing.
+_ASKS_MONEY = re.compile(r"いくら(?!でも|か)|幾ら|金額|費用|価格|料金|代金|値段|単価|how much")
+_MONEY = re.compile(r"\d[\d,.]*\s*[万億千]?\s*(円|ドル|ユーロ|ポンド|元|ウォン)|無料|無償|\$\s*\d")
+
+
+def asks_money(question: str) -> bool:
+    return bool(_ASKS_MONEY.search(nfkc(question)))
+
+
+def holds_money(text: str, question: str = "") -> bool:
+    return _new_value(_MONEY, nfkc(text), question)
 
 
 def asked_counter(question: str) -> str | None:

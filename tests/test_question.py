@@ -365,3 +365,13 @@ def test_a_note_that_says_something_is_quoted_a_note_that_labels_is_not():
     answer = compose("かつてのOR演算子は何に統合されていた？", [_hit("c1", text, 0)])
     assert answer.text.splitlines()[0].startswith("※かつてのOR演算子は「|」に統合され")
     assert "五十音順" not in answer.text
+
+
+def test_money_asked_is_answered_by_a_sum_of_money_or_said_to_be_missing():
+    assert answer_type("「金はいくらでも出そう」という誘いにのったのはだれか") is AnswerType.WHO  # an idiom
+    faq = "A6東都区環境部環境政策課(電話03-1234-5678、平日午前8時30分から午後5時15分まで)にお問い合わせください。"
+    answer = compose("南湊区が購入したクレジットの量と金額を教えてください。いくらですか", [_hit("c1", faq, 0)])
+    assert answer.abstained and "金額" in answer.note  # 5時15分 is a time, not a sum
+    priced = "証書は1口500円から購入できます。区内の図書館6か所で販売しています。"
+    answer = compose("証書は1口いくらですか", [_hit("c1", priced, 0)])
+    assert not answer.abstained and "500円" in answer.text.splitlines()[0]
