@@ -277,7 +277,7 @@ _RANKS = ("位", "番", "等")  # a rank is also written as an ordinal: 第3党 
 
 # いくら / 金額 / 費用 ask for money: 5時15分 (a time) or 86名 is an amount of something else. 「いくらでも」
 # (as much as one likes) and 「いくらか」 (some) ask nothing.
-_ASKS_MONEY = re.compile(r"いくら(?!でも|か)|幾ら|金額|費用|価格|料金|代金|値段|単価|how much")
+_ASKS_MONEY = re.compile(r"いくら(?!でも|か)|幾ら|金額|費用|価格|料金|代金|値段|単価|how much", re.I)
 _MONEY = re.compile(r"\d[\d,.]*\s*[万億千]?\s*(円|ドル|ユーロ|ポンド|元|ウォン)|無料|無償|\$\s*\d")
 
 
