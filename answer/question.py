@@ -165,8 +165,9 @@ def holds(kind: AnswerType, text: str, record: Record | None = None, question: s
         cells = " ".join(record.cells)
         if kind is AnswerType.WHO:
             return any(c in columns for c in _PERSON_COLUMNS) or _new_value(_PERSON, cells, question)
-        if kind is AnswerType.WHEN:
-            return any(c in columns for c in _DATE_COLUMNS) or _new_value(_DATE, cells, question)
+        if kind is AnswerType.WHEN:  # a roster's year is in its caption: 「(2)2010(平成22)年度 自治体委員会委員」
+            dated = f"{record.caption} {cells}"
+            return any(c in columns for c in _DATE_COLUMNS) or _new_value(_DATE, dated, question)
         if kind is AnswerType.WHERE:
             return any(c in columns for c in _PLACE_COLUMNS) or _new_value(_PLACE, cells, question)
         if kind is AnswerType.CONTENT:  # a meeting's row says what it discussed in its 内容 column; a roster does not

@@ -50,7 +50,9 @@ def test_a_record_holds_a_person_by_its_columns_and_a_date_by_its_cells():
     schedule = parse_record(
         "(3)2011(平成23)年度[会議名称/日程/主な内容]第2回 総合委員会\t2012 (平成24)年2月16日\t・講評"
     )
-    assert holds(AnswerType.WHO, "", roster) and not holds(AnswerType.WHEN, "", roster)
+    assert holds(AnswerType.WHO, "", roster) and holds(AnswerType.WHEN, "", roster)  # its caption's 2009年度
+    undated = parse_record("自治体委員会委員[氏名/自治体名/所属・役職/備考]今福 芳明\t港区\t環境課長\t座長")
+    assert not holds(AnswerType.WHEN, "", undated)
     assert holds(AnswerType.WHEN, "", schedule)
     assert holds(AnswerType.AMOUNT, "森林管理プロジェクトの認証対象期間は16年間とします。")
     assert not holds(AnswerType.AMOUNT, "プロジェクトは追加性を有するものでなければなりません。")
@@ -295,7 +297,7 @@ def test_a_term_asked_to_be_defined_is_answered_by_a_unit_that_names_it():
 
 
 def _roster_hit(cid, year, rows, rank):
-    n, era = {2009: (1, 21), 2011: (3, 23)}[year]
+    n, era = {2009: (1, 21), 2010: (2, 22), 2011: (3, 23)}[year]
     caption = f"({n}){year}(平成{era})年度 自治体委員会委員[氏名/自治体名/所属・役職/備考]"
     text = "\n".join(caption + row for row in rows)
     heading = f"添付資料1:研究の実施体制 > ({n}){year}(平成{era})年度 > ●自治体委員会委員"
@@ -375,3 +377,11 @@ def test_money_asked_is_answered_by_a_sum_of_money_or_said_to_be_missing():
     priced = "証書は1口500円から購入できます。区内の図書館6か所で販売しています。"
     answer = compose("証書は1口いくらですか", [_hit("c1", priced, 0)])
     assert not answer.abstained and "500円" in answer.text.splitlines()[0]
+
+
+def test_the_year_of_a_roster_row_is_its_tables_year():
+    r2009 = ["増田 章司\t国分寺市\t環境計画課長\t副座長", "加藤 一美\t奥多摩町\t企画財政課長"]
+    r2010 = ["前田 充\t新島村\t企画調整室長\t副座長", "今福 芳明\t港区\t環境課長\t座長"]
+    hits = [_roster_hit("c1", 2009, r2009, 0), _roster_hit("c2", 2010, r2010, 1)]
+    answer = compose("新島村の委員が副座長を務めたのは何年度ですか", hits)
+    assert answer.text.splitlines()[0].startswith("(2)2010(平成22)年度") and "前田 充" in answer.text.splitlines()[0]
