@@ -326,6 +326,10 @@ def compose(
         top = hits[0]
         end = min(len(top.chunk.text), 200)
         chosen = [_Candidate(top, 0, 0, end, top.chunk.text[:end], frozenset())]
+    step = _STEP_NEXT.search(question) and 1 or _STEP_BACK.search(question) and -1
+    if step and chosen[0].record is not None and refers_back(question):
+        # 「その次の会議はいつ」 after 「第3回自治体委員会はいつ」: the row after it in its table (第1回総合委員会)
+        chosen = [_neighbour_row(chosen[0], step, hits) or chosen[0]]
     chosen = [_with_next_sentence(c, weights) for c in _joined_when_adjacent(chosen)]
     note = ""
     if not asks_a_year(searched):
@@ -382,6 +386,30 @@ def _only_in_another_year(
         return []  # the table of the year asked is not among the passages: nothing to say of it
     score = {id(c): s for c, s in zip(cands, scores, strict=True)}
     return sorted(naming, key=lambda c: -score[id(c)])
+
+
+_STEP_NEXT = re.compile(r"次の|その次|その後の|\bnext\b", re.I)
+_STEP_BACK = re.compile(r"その前の|前の|直前の|\bprevious\b", re.I)
+
+
+def _neighbour_row(c: _Candidate, step: int, hits: list[Hit]) -> _Candidate | None:
+    """The row `step` places after (before) `c` in its table, read in document order across the passages
+    found (a table's rows run on into the next chunk)."""
+    rows: dict[str, _Candidate] = {}
+    for rank, hit in sorted(enumerate(hits), key=lambda x: x[1].chunk.id):
+        text = hit.chunk.text
+        for s, e in text_units(text):
+            record = parse_record(text[s:e])
+            if record is not None and record.caption == c.record.caption:
+                rows.setdefault(squash(text[s:e]), _Candidate(hit, rank, s, e, text[s:e], frozenset(), record))
+    order = list(rows)
+    at = order.index(squash(c.text)) if squash(c.text) in rows else -1
+    if at < 0 or not 0 <= at + step < len(order):
+        return None
+    found = rows[order[at + step]]
+    return _Candidate(
+        found.hit, found.hit_rank, found.start, found.end, found.text, frozenset(tokenize(found.text)), found.record
+    )
 
 
 def _joined_when_adjacent(chosen: list[_Candidate]) -> list[_Candidate]:

@@ -385,3 +385,23 @@ def test_the_year_of_a_roster_row_is_its_tables_year():
     hits = [_roster_hit("c1", 2009, r2009, 0), _roster_hit("c2", 2010, r2010, 1)]
     answer = compose("新島村の委員が副座長を務めたのは何年度ですか", hits)
     assert answer.text.splitlines()[0].startswith("(2)2010(平成22)年度") and "前田 充" in answer.text.splitlines()[0]
+
+
+def test_the_next_meeting_is_the_next_row_of_the_schedule_even_in_the_next_passage():
+    cap = "(2)2010(平成22)年度[会議名称/日程/主な内容]"
+    first = f"{cap}第2回 自治体委員会\t2010 (平成22)年6月9日\t・報告\n"
+    first += f"{cap}第3回 自治体委員会\t2010 (平成22)年7月14日\t・勉強会"
+    second = f"{cap}第1回 総合委員会\t2010 (平成22)年7月22日\t・検討経過の報告\n"
+    second += f"{cap}第4回 自治体委員会\t2010 (平成22)年8月5日"
+
+    def hit(cid, text, rank):  # two chunks of one document, in order
+        return Hit(Chunk(cid, "d" * 64, 5, "5", "添付資料2:研究の経過", text, 0, len(text)), "報告書", 1.0, {}, 0.6)
+
+    hits = [hit("dddd-00007", first, 0), hit("dddd-00008", second, 1)]
+    question = "その次の会議はいつ開かれましたか？"
+    answer = compose(question, hits, searched=f"2010年度の第3回自治体委員会 {question}")
+    assert "第1回 総合委員会" in answer.text.splitlines()[0] and "7月22日" in answer.text
+    answer = compose(
+        "その前の会議はいつでしたか", hits, searched="2010年度の第3回自治体委員会 その前の会議はいつでしたか"
+    )
+    assert "第2回 自治体委員会" in answer.text.splitlines()[0]
