@@ -326,12 +326,11 @@ def compose(
         top = hits[0]
         end = min(len(top.chunk.text), 200)
         chosen = [_Candidate(top, 0, 0, end, top.chunk.text[:end], frozenset())]
-    step = _STEP_NEXT.search(question) and 1 or _STEP_BACK.search(question) and -1
+    step = _meeting_step(question)
     if step and chosen[0].record is not None and refers_back(question):
         # 「その次の会議はいつ」 after 「第3回自治体委員会はいつ」: the row after it in its table (第1回総合委員会)
         chosen = [_neighbour_row(chosen[0], step, hits) or chosen[0]]
     chosen = [_with_next_sentence(c, weights) for c in _joined_when_adjacent(chosen)]
-    note = ""
     if not asks_a_year(searched):
         chosen = _with_other_years(chosen, hits, max_sentences)
     elif elsewhere := _only_in_another_year(question, searched, cands, scores, chosen[0]):
@@ -388,8 +387,16 @@ def _only_in_another_year(
     return sorted(naming, key=lambda c: -score[id(c)])
 
 
-_STEP_NEXT = re.compile(r"次の|その次|その後の|\bnext\b", re.I)
-_STEP_BACK = re.compile(r"その前の|前の|直前の|\bprevious\b", re.I)
+# 「その次の会議」「前回の会合」: the next or previous meeting of a schedule (not 「前の委員長」, a predecessor)
+_STEP = re.compile(r"(次|前|後)の(会議|会合|会|回|委員会)|(次|前)回|(next|previous) (meeting|session)", re.I)
+
+
+def _meeting_step(question: str) -> int:
+    """+1 for the next meeting, -1 for the previous one, 0 when the question asks neither."""
+    m = _STEP.search(question)
+    if not m:
+        return 0
+    return -1 if m.group(1) == "前" or m.group(3) == "前" or (m.group(4) or "").lower() == "previous" else 1
 
 
 def _neighbour_row(c: _Candidate, step: int, hits: list[Hit]) -> _Candidate | None:
