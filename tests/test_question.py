@@ -405,3 +405,6 @@ def test_the_next_meeting_is_the_next_row_of_the_schedule_even_in_the_next_passa
         "その前の会議はいつでしたか", hits, searched="2010年度の第3回自治体委員会 その前の会議はいつでしたか"
     )
     assert "第2回 自治体委員会" in answer.text.splitlines()[0]
+    # 「その前の委員長」 is a predecessor, not the row above
+    answer = compose("その前の委員長は誰ですか", hits, searched="2010年度の第3回自治体委員会 その前の委員長は誰ですか")
+    assert "第2回 自治体委員会" not in answer.text
