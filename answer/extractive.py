@@ -192,6 +192,7 @@ def _score(searched: str, q_weights: dict[str, float], terms: list[str], cands: 
     for c in cands:
         if c.record is not None:
             table_rank[c.record.caption] = min(table_rank.get(c.record.caption, c.hit_rank), c.hit_rank)
+    asked = expand(searched)  # "the second meeting" asks for 第2回 as 「第2回は」 does
     scores = []
     for c in cands:
         lexical = sum(weights.get(t, 0.0) for t in c.tokens & q_tokens) / total
@@ -204,7 +205,7 @@ def _score(searched: str, q_weights: dict[str, float], terms: list[str], cands: 
             lexical += KEY_BONUS * sum(w for t, w in term_weight.items() if t in keyed) / total
         rank = table_rank[c.record.caption] if c.record is not None else c.hit_rank
         prior = 1.0 / (1.0 + 0.35 * rank)
-        fit = year_fit(searched, _context(c)) * ordinal_fit(searched, key if key and ordinals(key) else c.text)
+        fit = year_fit(searched, _context(c)) * ordinal_fit(asked, key if key and ordinals(key) else c.text)
         scores.append((lexical + 0.05) * prior * fit)
     return scores
 

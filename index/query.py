@@ -122,7 +122,8 @@ GLOSSARY = {
     "solar": "太陽光",
     "renewable": "再生可能エネルギー",
     "price": "価格",
-    "council": "審議会|協議会|議会",
+    "council": "審議会|協議会|議会|連絡会",
+    "liaison council": "連絡会",
     "mayor": "区長|市長|町長|村長",
 }
 _ERAS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
@@ -185,10 +186,22 @@ VERB_NOUNS = {
 }
 
 
+_EN_ORDINALS = {
+    w: n for n, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth".split(), start=1)
+}
+# "the second meeting" is 第2回 (the documents number meetings, sessions and rounds the same way)
+_EN_NTH = re.compile(r"\b(" + "|".join(_EN_ORDINALS) + r"|\d+(?:st|nd|rd|th))\s+(meeting|session|round)s?\b", re.I)
+
+
+def _nth(word: str) -> int:
+    return _EN_ORDINALS.get(word.lower()) or int(re.sub(r"\D", "", word))
+
+
 def expansions(question: str) -> list[str]:
     """Extra terms to match alongside the question (never replaces it)."""
     text = nfkc(question)
     extra = glossary_terms(question)
+    extra += [f"第{_nth(m.group(1))}回" for m in _EN_NTH.finditer(text)]
     extra += [nouns for stem, nouns in VERB_NOUNS.items() if stem in text]
     extra += [f"{to_western(m.group(1), m.group(2))}年" for m in _ERA_YEAR.finditer(text)]
     for m in _WESTERN_YEAR.finditer(text):

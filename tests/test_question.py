@@ -408,3 +408,16 @@ def test_the_next_meeting_is_the_next_row_of_the_schedule_even_in_the_next_passa
     # 「その前の委員長」 is a predecessor, not the row above
     answer = compose("その前の委員長は誰ですか", hits, searched="2010年度の第3回自治体委員会 その前の委員長は誰ですか")
     assert "第2回 自治体委員会" not in answer.text
+
+
+def test_an_english_ordinal_meeting_is_the_numbered_one():
+    from index.query import expand
+
+    assert "第2回" in expand("When was the second meeting held?") and "第3回" in expand("the 3rd session")
+    cap = "令和5年度 連絡会の開催状況[回/開催日/開催場所]"
+    rows = "\n".join(
+        f"{cap}第{n}回\t令和5年{m}月{d}日\t{place}"
+        for n, m, d, place in ((1, 5, 19, "南湊区役所"), (2, 8, 28, "桐ヶ原村役場"), (3, 11, 16, "オンライン"))
+    )
+    answer = compose("When and where was the second meeting of the liaison council held?", [_hit("c1", rows, 0)])
+    assert "桐ヶ原村役場" in answer.text.splitlines()[0]
