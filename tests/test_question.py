@@ -414,6 +414,8 @@ def test_an_english_ordinal_meeting_is_the_numbered_one():
     from index.query import expand
 
     assert "第2回" in expand("When was the second meeting held?") and "第3回" in expand("the 3rd session")
+    searched = expand("What is the maximum purchase price per tonne under the procedure?")
+    assert all(w in searched for w in ("上限", "単価", "1トン当たり", "手順"))
     cap = "令和5年度 連絡会の開催状況[回/開催日/開催場所]"
     rows = "\n".join(
         f"{cap}第{n}回\t令和5年{m}月{d}日\t{place}"
