@@ -49,6 +49,7 @@ from basics.jatext import normalize_for_search, squash, tokenize
 from index.embedder import EMBEDDINGGEMMA_MIN_SIMILARITY
 from index.query import expand
 from index.search import Hit
+from ingest.chunk import HEADING_SEP
 from ingest.headings import heading_level
 from ingest.tables import Record, parse_record, text_units
 
@@ -75,6 +76,7 @@ LEXICAL_FLOOR = 0.55  # share of the similarity threshold under which lexical su
 MIN_COVERAGE = 0.5
 _KANA = re.compile(r"^[\u3040-\u309f]+$")
 PRECISE_DATE = 1.15
+SECTION_FIT = 2.0  # measured 1.5 / 2.0 / 3.0 on the tuning sets and JSQuAD tuning: +1 / +2 / +3 answers, none lost
 COUNTER_FIT = 1.5
 _MONTH = re.compile(r"\d+\s*月")
 UNTYPED_WEIGHT = 0.6  # a unit without the preferred kind of value (a person for 誰) counts this much
@@ -148,6 +150,16 @@ def query_weights(question: str, searched: str) -> dict[str, float]:
 def _context(c: _Candidate) -> str:
     """A unit with its passage's heading: where a record's or a sentence's year is often written."""
     return f"{c.hit.chunk.heading}\n{c.text}"
+
+
+_NUMBERED = re.compile(r"^[\s(（]*([\d０-９]+|[①-⑳]|第\S{1,3}[章節条])[)）.\s]*")
+
+
+def _section_title(heading: str) -> str:
+    """The innermost heading without its number, as search text: 「第1章 制度の概要 > (2)対象となる事業所」 →
+    「対象となる事業所」."""
+    last = heading.split(HEADING_SEP)[-1] if heading else ""
+    return normalize_for_search(_NUMBERED.sub("", last)).replace(" ", "")
 
 
 def _names(term: str, c: _Candidate) -> bool:
@@ -302,6 +314,11 @@ def compose(
             scores[i] *= PRECISE_DATE  # いつ asks for a point in time: a month is a better answer than a year
         elif counted[i]:
             scores[i] *= COUNTER_FIT  # 15種類 for 何種類, not the passage's other numbers
+    asked_text = normalize_for_search(question).replace(" ", "")
+    for i, c in enumerate(cands):
+        title = _section_title(c.hit.chunk.heading)
+        if len(title) >= 4 and title in asked_text:
+            scores[i] *= SECTION_FIT  # 「…対象となる事業所の要件は？」: the section 「(2)対象となる事業所」 answers it
     term = subject_term(question)
     if term:  # 「J-COFとは何ですか」: a unit that never names J-COF defines something else (the FAQ's A1)
         naming = [_names(term, c) for c in cands]

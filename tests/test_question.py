@@ -3,7 +3,7 @@
 import pytest
 
 from answer.conversation import is_follow_up, resolve_relative_years, search_text
-from answer.extractive import compose
+from answer.extractive import _section_title, compose
 from answer.question import (
     AnswerType,
     answer_type,
@@ -423,3 +423,18 @@ def test_an_english_ordinal_meeting_is_the_numbered_one():
     )
     answer = compose("When and where was the second meeting of the liaison council held?", [_hit("c1", rows, 0)])
     assert "桐ヶ原村役場" in answer.text.splitlines()[0]
+
+
+def test_a_section_whose_title_the_question_names_answers_it():
+    def hit(cid, heading, text, rank):
+        return Hit(Chunk(cid, "d" * 64, 1, "1", heading, text, 0, len(text)), "概要", 1.0, {"dense": rank + 1}, 0.6)
+
+    assert _section_title("第1章 制度の概要 > (2)対象となる事業所") == "対象となる事業所"
+    text = "キャップ&トレード制度の事業所は、年間1,500キロリットル以上の燃料等を使用します。"
+    # the same words in both headings; only the second is a section the question names
+    hits = [
+        hit("c1", "第1章 > (1)事業所の対象となる制度", text, 0),
+        hit("c2", "第1章 > (2)対象となる事業所", text + "※", 1),
+    ]
+    answer = compose("キャップ＆トレード制度の対象となる事業所の要件は？", hits)
+    assert answer.citations[0].heading.endswith("(2)対象となる事業所")
