@@ -307,6 +307,11 @@ def compose(
     # a quantity asked by its noun (得票率は？): when some unit holds a number, a unit without one is no answer;
     # when none does, the number may be written in words, and nothing is held back
     strict = kind in REQUIRED or (kind is AnswerType.MEASURE and any(typed))
+    asked_nth = ordinals(searched)
+    if asked_nth and any(c.record is not None and asked_nth & ordinals(_key_cell(c)) for c in cands):
+        # 「連絡会の第1回はいつ」 and a schedule row 「第1回 令和5年5月19日」: a unit that numbers nothing (the
+        # council's founding sentence) speaks of the series, not of its first meeting
+        typed = [t and bool(ordinals(c.text)) for t, c in zip(typed, cands, strict=True)]
     for i, ok in enumerate(typed):
         if not ok:  # required kinds: never quoted; preferred kinds: quoted only when nothing better is there
             scores[i] *= 0.0 if strict else UNTYPED_WEIGHT

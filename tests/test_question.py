@@ -438,3 +438,13 @@ def test_a_section_whose_title_the_question_names_answers_it():
     ]
     answer = compose("キャップ＆トレード制度の対象となる事業所の要件は？", hits)
     assert answer.citations[0].heading.endswith("(2)対象となる事業所")
+
+
+def test_the_nth_meeting_of_a_series_is_its_numbered_row_not_the_series_founding():
+    intro = "森林カーボン・オフセット連絡会は、平成26年2月に南湊区と桐ヶ原村が締結した協定に基づき設置されたものです。"
+    cap = "令和5年度 連絡会の開催状況[回/開催日/開催場所]"
+    rows = f"{cap}第1回\t令和5年5月19日(金)\t南湊区役所\n{cap}第2回\t令和5年8月28日(月)\t桐ヶ原村役場"
+    answer = compose(
+        "桐ヶ原村との森林カーボン・オフセット連絡会の第1回はいつでしたか", [_hit("c1", intro, 0), _hit("c2", rows, 1)]
+    )
+    assert "令和5年5月19日" in answer.text.splitlines()[0]
