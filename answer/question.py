@@ -276,20 +276,6 @@ _NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万]+)\s*[万億�
 _RANKS = ("位", "番", "等")  # a rank is also written as an ordinal: 第3党 answers 何位
 
 
-# いくら / 金額 / 費用 ask for money: 5時15分 (a time) or 86名 is an amount of something else. 「いくらでも」
-# (as much as one likes) and 「いくらか」 (some) ask nothing.
-_ASKS_MONEY = re.compile(r"いくら(?!でも|か)|幾ら|金額|費用|価格|料金|代金|値段|単価|how much", re.I)
-_MONEY = re.compile(r"\d[\d,.]*\s*[万億千]?\s*(円|ドル|ユーロ|ポンド|元|ウォン)|無料|無償|\$\s*\d")
-
-
-def asks_money(question: str) -> bool:
-    return bool(_ASKS_MONEY.search(nfkc(question)))
-
-
-def holds_money(text: str, question: str = "") -> bool:
-    return _new_value(_MONEY, nfkc(text), question)
-
-
 def asked_counter(question: str) -> str | None:
     """The counter a how-many question names (種類 in 何種類, 位 in 何位, チャンネル in いくつのチャンネル), as the
     first character of it that an answer's number is written with (the first two for か国, ヶ所)."""
@@ -304,6 +290,20 @@ def counts(counter: str, text: str, question: str = "") -> bool:
     """Whether the unit holds a number with the counter asked for, other than one the question states."""
     pattern = re.compile(_NUMBER + re.escape(counter) + (r"|第\s*\d+" if counter in _RANKS else ""))
     return _new_value(pattern, nfkc(text), question)
+
+
+# いくら / 金額 / 費用 ask for money: 5時15分 (a time) or 86名 is an amount of something else. 「いくらでも」
+# (as much as one likes) and 「いくらか」 (some) ask nothing.
+_ASKS_MONEY = re.compile(r"いくら(?!でも|か)|幾ら|金額|費用|価格|料金|代金|値段|単価|how much", re.I)
+_MONEY = re.compile(r"\d[\d,.]*\s*[万億千]?\s*(円|ドル|ユーロ|ポンド|元|ウォン)|無料|無償|\$\s*\d")
+
+
+def asks_money(question: str) -> bool:
+    return bool(_ASKS_MONEY.search(nfkc(question)))
+
+
+def holds_money(text: str, question: str = "") -> bool:
+    return _new_value(_MONEY, nfkc(text), question)
 
 
 _NOT_QUANTITIES = re.compile(r"第\s*\d+\s*\S|\d{4}\s*年度?|\d{1,2}\s*月|\d{1,2}\s*日")
