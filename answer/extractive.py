@@ -163,8 +163,10 @@ def _section_title(heading: str) -> str:
 
 
 def _names(term: str, c: _Candidate) -> bool:
-    """Whether the unit, with its heading, writes the term (spelling variants folded: J-VER = JVER)."""
-    return normalize_for_search(term).replace(" ", "") in normalize_for_search(_context(c)).replace(" ", "")
+    """Whether the unit, with its heading, writes the term (spelling variants folded: J-VER = JVER), or its
+    FAQ question does (「Q1カーボン・オフセットとは何ですか。」 names what A1 defines)."""
+    written = normalize_for_search(term).replace(" ", "") in normalize_for_search(_context(c)).replace(" ", "")
+    return written or set(tokenize(term)) <= c.tokens
 
 
 def _key_cell(c: _Candidate) -> str:

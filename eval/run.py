@@ -12,6 +12,9 @@ from the rules (eval/heldout_corpus) and the bundled sample report. Sets:
                  of that session was measured on it; never tuned on
   tuning-b       eval/questions_b.jsonl: 50 questions (20 unanswerable, 16 on the report's tables) written in
                  session 7 by a helper that read only the documents; tuned on since (not published as figures)
+  tuning-c       eval/questions_c.jsonl: 40 answerable questions of the kinds an abstention rule might refuse
+                 (money, years, numbered items, counts, definitions; 4 in English), written in session 7 by a
+                 helper that read only the documents, to measure false abstentions; tuned on since
   jsquad         an external benchmark (JSQuAD, CC BY-SA 4.0), in a store of its own, 500-question sample
 The README reports held-out, conversation and JSQuAD figures.
 
@@ -44,7 +47,7 @@ from policyqa.testing.corpus import ingest_all, text_corpus_uploads
 ROOT = Path(__file__).resolve().parents[1]
 EVAL = ROOT / "eval"
 SAMPLE = ROOT / "samples" / "tokyo62-carbon-offset-report-appendices.pdf"
-SETS = ("tuning", "tuning-b", "dev", "heldout", "conversations", "fresh", "fresh-conversations", "jsquad")
+SETS = ("tuning", "tuning-b", "tuning-c", "dev", "heldout", "conversations", "fresh", "fresh-conversations", "jsquad")
 
 
 def build_store(data_dir: Path, embedder) -> Service:
@@ -97,6 +100,7 @@ def main() -> None:
         files = {
             "tuning": EVAL / "questions.jsonl",
             "tuning-b": EVAL / "questions_b.jsonl",
+            "tuning-c": EVAL / "questions_c.jsonl",
             "dev": settings.dev_qa_path,
             "heldout": EVAL / "heldout.jsonl",
             "conversations": EVAL / "conversations.jsonl",

@@ -3,7 +3,7 @@
 import pytest
 
 from answer.conversation import is_follow_up, resolve_relative_years, search_text
-from answer.extractive import _section_title, compose
+from answer.extractive import _candidates, _names, _section_title, compose
 from answer.question import (
     AnswerType,
     answer_type,
@@ -233,10 +233,12 @@ def test_a_number_or_name_beside_another_attribute_is_not_the_answer():
     registered = [_hit("c1", "2012年1月現在、184件がJ-VERプロジェクトとして登録されています。", 0)]
     answer = compose("2012年1月時点で、J-VERプロジェクトとして登録されていた件数は何件ですか？", registered)
     assert not answer.abstained and "184件" in answer.text
-    # the compound's head must be there: 参加 alone does not name 参加費
+    # passages say an attribute in other words: 「86名が参加」 answers 参加者数; a fee they never give is no sum
     tour = [_hit("c1", "森林体験ツアーを毎年秋に開催しており、令和4年度は区民86名が参加しました。", 0)]
+    answer = compose("森林体験ツアーの令和4年度の参加者数はどれくらいでしたか。", tour)
+    assert not answer.abstained and "86名" in answer.text
     answer = compose("森林体験ツアーの参加費はいくらでしょうか。", tour)
-    assert answer.abstained and "参加費" in answer.note
+    assert answer.abstained and "金額" in answer.note
     meeting = [_hit("c1", "東都区環境審議会 開催日時 令和4年11月18日(金)午後2時から", 0)]
     assert compose("東都区の区長の名前は何ですか？", meeting).abstained
     # who, where and other questions are not held to it: 政治家は誰 is answered by a name, not by the word 政治家
@@ -294,6 +296,9 @@ def test_a_term_asked_to_be_defined_is_answered_by_a_unit_that_names_it():
     assert "J-COF" in answer.text.splitlines()[0] and "埋め合わせ" not in answer.text
     answer = compose("J-COFの役割は？", [_hit("c1", faq, 0), _hit("c2", row, 1)])
     assert "J-COF" in answer.text.splitlines()[0] and "埋め合わせ" not in answer.text
+    # an FAQ's question names what its answer defines: A1 is a unit naming カーボン・オフセット
+    (a1,) = _candidates([_hit("c1", faq, 0)])
+    assert a1.text.startswith("A1") and _names("カーボン・オフセット", a1) and not _names("J-COF", a1)
 
 
 def _roster_hit(cid, year, rows, rank):
