@@ -203,7 +203,9 @@ def update_readme(reports: dict) -> None:
         r = jsq.retrieval
         lines += [
             f"**JSQuAD** (external, {jsq.questions} questions of the validation split over its 59 articles, "
-            "fixed sample): recall@1 / recall@5 / MRR@10 — "
+            "fixed sample; a hit counts when it holds the gold answer with up to 12 characters either side within "
+            "its sentence — until session 7 within its paragraph, which counted chunks cut at that sentence's "
+            "end as misses): recall@1 / recall@5 / MRR@10 — "
             + " · ".join(
                 f"{mode} {v['recall@1']:.3f} / {v['recall@5']:.3f} / {v['mrr@10']:.3f}" for mode, v in r.items()
             )
