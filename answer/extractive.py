@@ -34,10 +34,8 @@ from answer.question import (
     asked_counter,
     asked_years,
     asks_a_year,
-    asks_money,
     counts,
     holds,
-    holds_money,
     named_in,
     ordinal_fit,
     ordinals,
@@ -82,7 +80,12 @@ _MONTH = re.compile(r"\d+\s*月")
 UNTYPED_WEIGHT = 0.6  # a unit without the preferred kind of value (a person for 誰) counts this much
 NEXT_UNIT_SHARE = 0.6  # a further unit is quoted only when it scores at least this share of the best
 TIE_SHARE = 0.95  # …and adds a question term, unless it is as good as the best (two meetings that both fit)
-_KIND_JA = {AnswerType.WHEN: "日付", AnswerType.AMOUNT: "数量・金額", AnswerType.ARTICLE: "条項"}
+_KIND_JA = {
+    AnswerType.WHEN: "日付",
+    AnswerType.AMOUNT: "数量・金額",
+    AnswerType.MONEY: "金額",
+    AnswerType.ARTICLE: "条項",
+}
 RESTATES = 0.5  # a unit with less than this share of words the question lacks only restates it (0.3 until
 # session 7: at 0.5, 4 of 500 JSQuAD tuning answers gained the sentence that answers, none lost; median length 72 → 77)
 KEY_BONUS = 1.0  # share of a term's weight added again when it is in the row's naming cell
@@ -155,18 +158,22 @@ def _context(c: _Candidate) -> str:
 _NUMBERED = re.compile(r"^[\s(（]*([\d０-９]+|[①-⑳]|第\S{1,3}[章節条])[)）.\s]*")
 
 
+def _flat(text: str) -> str:
+    """Search text without spaces, for finding a phrase whatever the spacing (第2回 総合委員会, J-VER / JVER)."""
+    return normalize_for_search(text).replace(" ", "")
+
+
 def _section_title(heading: str) -> str:
     """The innermost heading without its number, as search text: 「第1章 制度の概要 > (2)対象となる事業所」 →
     「対象となる事業所」."""
     last = heading.split(HEADING_SEP)[-1] if heading else ""
-    return normalize_for_search(_NUMBERED.sub("", last)).replace(" ", "")
+    return _flat(_NUMBERED.sub("", last))
 
 
 def _names(term: str, c: _Candidate) -> bool:
     """Whether the unit, with its heading, writes the term (spelling variants folded: J-VER = JVER), or its
     FAQ question does (「Q1カーボン・オフセットとは何ですか。」 names what A1 defines)."""
-    written = normalize_for_search(term).replace(" ", "") in normalize_for_search(_context(c)).replace(" ", "")
-    return written or set(tokenize(term)) <= c.tokens
+    return _flat(term) in _flat(_context(c)) or set(tokenize(term)) <= c.tokens
 
 
 def _key_cell(c: _Candidate) -> str:
@@ -297,11 +304,6 @@ def compose(
     counter = asked_counter(question) if kind is AnswerType.AMOUNT else None
     counted = [bool(counter) and counts(counter, c.text, question) for c in cands]
     typed = [t or n for t, n in zip(typed, counted, strict=True)]
-    if kind is AnswerType.AMOUNT and asks_money(question) and cands:
-        money = [holds_money(c.text, question) for c in cands]
-        if not any(money):  # 「…の量と金額を教えてください」 near passages with times and head counts only
-            return _not_found(question, searched, hits, t0, "資料の該当箇所に金額の記述が見つかりませんでした")
-        typed = money
     if kind in REQUIRED and cands and not any(typed):
         # Asked for a date (an amount, an article) and no passage near the question holds one: say so and
         # show the passages, rather than quote sentences that do not answer.
@@ -321,7 +323,7 @@ def compose(
             scores[i] *= PRECISE_DATE  # いつ asks for a point in time: a month is a better answer than a year
         elif counted[i]:
             scores[i] *= COUNTER_FIT  # 15種類 for 何種類, not the passage's other numbers
-    asked_text = normalize_for_search(question).replace(" ", "")
+    asked_text = _flat(question)
     for i, c in enumerate(cands):
         title = _section_title(c.hit.chunk.heading)
         if len(title) >= 4 and title in asked_text:
@@ -400,7 +402,7 @@ def _only_in_another_year(
         kind = _table_kind(best.record)
         if not any(_table_kind(c.record) == kind for c in of_year):
             return [best]
-    texts = {id(c): normalize_for_search(_context(c)).replace(" ", "") for c in rows}  # 第2回 総合委員会
+    texts = {id(c): _flat(_context(c)) for c in rows}
     found = [t for t in _whole_terms(question) if any(_matches_whole(t, text) for text in texts.values())]
     naming = [c for c in rows if found and all(_matches_whole(t, texts[id(c)]) for t in found)]
     if not naming or any(year_fit(searched, _context(c)) > 1 for c in naming):
@@ -421,27 +423,32 @@ def _meeting_step(question: str) -> int:
     m = _STEP.search(question)
     if not m:
         return 0
-    return -1 if m.group(1) == "前" or m.group(3) == "前" or (m.group(4) or "").lower() == "previous" else 1
+    return -1 if "前" in m.group() or m.group().lower().startswith("previous") else 1
+
+
+def _rows(hits: list[Hit]) -> list[_Candidate]:
+    """Every table row of the passages, as units in the passages' order (ranked by the passage they are in)."""
+    out = []
+    for rank, hit in enumerate(hits):
+        text = hit.chunk.text
+        for start, end in text_units(text):
+            record = parse_record(text[start:end])
+            if record is not None:
+                unit = text[start:end]
+                out.append(_Candidate(hit, rank, start, end, unit, frozenset(tokenize(unit)), record))
+    return out
 
 
 def _neighbour_row(c: _Candidate, step: int, hits: list[Hit]) -> _Candidate | None:
     """The row `step` places after (before) `c` in its table, read in document order across the passages
     found (a table's rows run on into the next chunk)."""
-    rows: dict[str, _Candidate] = {}
-    for rank, hit in sorted(enumerate(hits), key=lambda x: x[1].chunk.id):
-        text = hit.chunk.text
-        for s, e in text_units(text):
-            record = parse_record(text[s:e])
-            if record is not None and record.caption == c.record.caption:
-                rows.setdefault(squash(text[s:e]), _Candidate(hit, rank, s, e, text[s:e], frozenset(), record))
+    rows: dict[str, _Candidate] = {}  # a row repeated by the chunks' overlap counts once
+    for r in sorted(_rows(hits), key=lambda r: (r.hit.chunk.id, r.start)):
+        if r.record.caption == c.record.caption:
+            rows.setdefault(squash(r.text), r)
     order = list(rows)
     at = order.index(squash(c.text)) if squash(c.text) in rows else -1
-    if at < 0 or not 0 <= at + step < len(order):
-        return None
-    found = rows[order[at + step]]
-    return _Candidate(
-        found.hit, found.hit_rank, found.start, found.end, found.text, frozenset(tokenize(found.text)), found.record
-    )
+    return rows[order[at + step]] if at >= 0 and 0 <= at + step < len(order) else None
 
 
 def _joined_when_adjacent(chosen: list[_Candidate]) -> list[_Candidate]:
@@ -506,15 +513,13 @@ def _with_other_years(chosen: list[_Candidate], hits: list[Hit], limit: int) -> 
         return chosen
     key, kind = squash(_key_cell(best)), _table_kind(best.record)
     siblings, seen = [], {squash(c.text) for c in chosen}
-    for rank, hit in enumerate(hits):
-        for start, end in text_units(hit.chunk.text):
-            text = hit.chunk.text[start:end]
-            record = parse_record(text)
-            if record is None or not record.cells or record.caption == best.record.caption:
-                continue
-            if squash(record.cells[0]) == key and _table_kind(record) == kind and squash(text) not in seen:
-                seen.add(squash(text))
-                siblings.append(_Candidate(hit, rank, start, end, text, frozenset(tokenize(text)), record))
+    for row in _rows(hits):
+        record = row.record
+        if not record.cells or record.caption == best.record.caption:
+            continue
+        if squash(record.cells[0]) == key and _table_kind(record) == kind and squash(row.text) not in seen:
+            seen.add(squash(row.text))
+            siblings.append(row)
     return [best, *siblings, *chosen[1:]][:limit]
 
 

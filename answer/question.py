@@ -22,6 +22,7 @@ class AnswerType(StrEnum):
     WHO = "who"
     WHEN = "when"
     AMOUNT = "amount"
+    MONEY = "money"  # いくら, 金額, 費用, how much: a sum of money, not a time (午後5時15分) or a head count
     MEASURE = "measure"  # 「…の得票率は？」「標高は？」: a quantity named by its noun, not by 何/いくら
     WHERE = "where"
     ARTICLE = "article"
@@ -107,13 +108,10 @@ _PERSON = re.compile(
     r"|氏|さん|様|先生|教授|准教授|博士|会長|社長|理事長|委員長|座長|部長|課長|局長|所長|室長|係長|大臣|長官|知事"
     r"|市長|区長|町長|村長|議員|委員|事務局長|代表|天皇|将軍|首相|大統領|王|皇帝|選手|監督|作家|画家|[ァ-ヶー]{3,}"
 )
-_BODY = re.compile(
-    r"省|庁|局|部|課|室|協会|会社|株式会社|法人|大学|研究所|委員会|審議会|センター|機構|団体|組合|政府|都|道|府|県|市|区|町|村"
-)
+_ORGANS = "省|庁|局|課|室|協会|会社|法人|大学|研究所|委員会|審議会|センター|機構|団体|組合|政府"
+_BODY = re.compile(rf"{_ORGANS}|部|株式会社|都|道|府|県|市|区|町|村")
 # a named organisation (地方出入国在留管理局, 環境省); a lone 局 or 区 names none
-_ORGAN = re.compile(
-    r"[\u4e00-\u9fff\u30a0-\u30ff]{1,8}(省|庁|局|課|室|協会|会社|法人|大学|研究所|委員会|審議会|センター|機構|団体|組合|政府|税関|部隊)"
-)
+_ORGAN = re.compile(rf"[\u4e00-\u9fff\u30a0-\u30ff]{{1,8}}({_ORGANS}|税関|部隊)")
 # a named place (港区, 奥多摩町, 長野県) or a kind of place (窓口, 図書館, 会議室); a lone 区 is the ward itself
 _PLACE = re.compile(
     r"[\u4e00-\u9fff]{1,5}(都|道|府|県|市|区|町|村|国|州|島|山|川|湖|駅|港)(?![\u4e00-\u9fff])"
@@ -123,11 +121,17 @@ _DEFINES = re.compile(r"とは|をいう|のこと|である|を指す|制度|�
 _NAMES = re.compile(r"と(呼ば|呼ぶ|呼ん|いう|いい|言う|称|名付|名づ)|名称|名前|通称|略称|別名|愛称|[「『]")
 _BECAUSE = re.compile(r"ため|ので|から|により|によって|理由|目的|背景|ことから|結果")
 
+# いくら / 金額 / 費用 ask for money: 5時15分 (a time) or 86名 is an amount of something else. 「いくらでも」
+# (as much as one likes) and 「いくらか」 (some) ask nothing.
+_ASKS_MONEY = re.compile(r"いくら(?!でも|か)|幾ら|金額|費用|価格|料金|代金|値段|単価|how much", re.I)
+_MONEY = re.compile(r"\d[\d,.]*\s*[万億千]?\s*(円|ドル|ユーロ|ポンド|元|ウォン)|無料|無償|\$\s*\d")
+
 _FORMS = (_DEFINES, _NAMES, _BECAUSE)
 # What a unit must hold to give each kind of answer
 _VALUES = {
     AnswerType.WHEN: (_DATE,),
     AnswerType.AMOUNT: (_AMOUNT,),
+    AnswerType.MONEY: (_MONEY,),
     AnswerType.MEASURE: (_AMOUNT,),
     AnswerType.ARTICLE: (_ARTICLE,),
     AnswerType.WHO: (_PERSON, _BODY),
@@ -142,13 +146,13 @@ _CONTENT_COLUMNS = ("内容", "議題", "概要", "議事", "案件", "事項", 
 _PLACE_COLUMNS = ("場所", "会場", "所在", "自治体", "地域", "住所", "開催地")
 
 # Whose value a pattern can be sure of: required of the answer. The rest are only preferred.
-REQUIRED = {AnswerType.WHEN, AnswerType.AMOUNT, AnswerType.ARTICLE}
+REQUIRED = {AnswerType.WHEN, AnswerType.AMOUNT, AnswerType.MONEY, AnswerType.ARTICLE}
 
 
 def answer_type(question: str) -> AnswerType:
     for kind, pattern in _RULES:
         if pattern.search(question):
-            return kind
+            return AnswerType.MONEY if kind is AnswerType.AMOUNT and _ASKS_MONEY.search(nfkc(question)) else kind
     return AnswerType.OTHER
 
 
@@ -203,7 +207,7 @@ _FORM_WORDS = FORM_WORDS | {
 }  # fmt: skip
 # Kinds whose value means nothing without what it is of: a number or a name found beside another attribute
 # (購入単価の上限 for 平均取引価格, a meeting's date for 区長の名前) answers another question.
-NAMED_ATTRIBUTE = {AnswerType.AMOUNT, AnswerType.MEASURE, AnswerType.NAME}
+NAMED_ATTRIBUTE = {AnswerType.AMOUNT, AnswerType.MONEY, AnswerType.MEASURE, AnswerType.NAME}
 
 
 def asked_attribute(question: str) -> str | None:
@@ -292,20 +296,6 @@ def counts(counter: str, text: str, question: str = "") -> bool:
     """Whether the unit holds a number with the counter asked for, other than one the question states."""
     pattern = re.compile(_NUMBER + re.escape(counter) + (r"|第\s*\d+" if counter in _RANKS else ""))
     return _new_value(pattern, nfkc(text), question)
-
-
-# いくら / 金額 / 費用 ask for money: 5時15分 (a time) or 86名 is an amount of something else. 「いくらでも」
-# (as much as one likes) and 「いくらか」 (some) ask nothing.
-_ASKS_MONEY = re.compile(r"いくら(?!でも|か)|幾ら|金額|費用|価格|料金|代金|値段|単価|how much", re.I)
-_MONEY = re.compile(r"\d[\d,.]*\s*[万億千]?\s*(円|ドル|ユーロ|ポンド|元|ウォン)|無料|無償|\$\s*\d")
-
-
-def asks_money(question: str) -> bool:
-    return bool(_ASKS_MONEY.search(nfkc(question)))
-
-
-def holds_money(text: str, question: str = "") -> bool:
-    return _new_value(_MONEY, nfkc(text), question)
 
 
 _NOT_QUANTITIES = re.compile(r"第\s*\d+\s*\S|\d{4}\s*年度?|\d{1,2}\s*月|\d{1,2}\s*日")

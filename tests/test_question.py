@@ -376,6 +376,7 @@ def test_a_note_that_says_something_is_quoted_a_note_that_labels_is_not():
 
 def test_money_asked_is_answered_by_a_sum_of_money_or_said_to_be_missing():
     assert answer_type("「金はいくらでも出そう」という誘いにのったのはだれか") is AnswerType.WHO  # an idiom
+    assert answer_type("証書は1口いくらですか") is AnswerType.MONEY and answer_type("何件ですか") is AnswerType.AMOUNT
     faq = "A6東都区環境部環境政策課(電話03-1234-5678、平日午前8時30分から午後5時15分まで)にお問い合わせください。"
     answer = compose("南湊区が購入したクレジットの量と金額を教えてください。いくらですか", [_hit("c1", faq, 0)])
     assert answer.abstained and "金額" in answer.note  # 5時15分 is a time, not a sum
