@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from basics.jatext import nfkc, squash, tokenize
 from index.keyword import FORM_WORDS
+from index.query import glossary_groups, without_request
 from ingest.tables import Record
 
 
@@ -70,7 +71,11 @@ _RULES: list[tuple[AnswerType, re.Pattern]] = [
             re.I,
         ),
     ),
-    (AnswerType.WHO, re.compile(r"誰|だれ|どなた|何という人|何者|(人物|人)は?[?？。]?$|who\b|whom\b|whose\b", re.I)),
+    # 「会長のお名前」「委員の氏名」: the name of a person (お名前 is said of people only; 証書の名前 is NAME above)
+    (
+        AnswerType.WHO,
+        re.compile(r"誰|だれ|どなた|何という人|何者|(人物|人)は?[?？。]?$|お名前|氏名|who\b|whom\b|whose\b", re.I),
+    ),
     # a question that ends on a quantity's noun asks for its value: required when some unit near the question
     # holds a number, otherwise not (「二種」「十一」 are numbers a pattern may not read): see answer.extractive
     (
@@ -150,6 +155,9 @@ REQUIRED = {AnswerType.WHEN, AnswerType.AMOUNT, AnswerType.MONEY, AnswerType.ART
 
 
 def answer_type(question: str) -> AnswerType:
+    """The kind of value asked for, read from the question without its request wording (「…の人数を教えて
+    ください」 ends on 人数 as 「…の人数は？」 does)."""
+    question = without_request(question).strip()
     for kind, pattern in _RULES:
         if pattern.search(question):
             return AnswerType.MONEY if kind is AnswerType.AMOUNT and _ASKS_MONEY.search(nfkc(question)) else kind
@@ -271,6 +279,58 @@ def named_in(attribute: str, texts: list[str]) -> bool:
     by the money check instead (answer.extractive)."""
     wanted = set(tokenize(attribute))
     return any(wanted.intersection(tokenize(t)) for t in texts)
+
+
+# 「東都区環境審議会の会長は誰」「2010年度の識者委員で副座長を務めたのは」: a question for the holder of a role
+# is answered by a unit that names that role — a roster row's 備考 (座長), 「会長の…氏」. A role written with 副
+# is another role: 副座長 does not answer 座長, nor the other way round.
+_ROLE = re.compile(
+    r"副?(?:座長|委員長|会長|議長|部会長|理事長|社長|事務局長|区長|市長|町長|村長|知事|首相|大統領|総理大臣)"
+)
+
+
+def asked_roles(question: str) -> list[str]:
+    """The role a who-question asks the holder of (会長 in 「…審議会の会長のお名前」; 座長, 委員長 and 会長 for an
+    English "who chaired"), or none."""
+    if answer_type(question) is not AnswerType.WHO:
+        return []
+    m = _ROLE.search(nfkc(question))
+    if m:
+        return [m.group()]
+    return [t for group in glossary_groups(question) for t in group if _ROLE.fullmatch(t)]
+
+
+def _role_spans(role: str, text: str) -> list[tuple[int, int]]:
+    """Where the text names the role itself: 座長 is not named by 副座長."""
+    return [m.span() for m in re.finditer(role, text) if role[0] == "副" or text[m.start() - 1 : m.start()] != "副"]
+
+
+# In prose a role is written with its holder's name: before it (志位委員長, ドレースが首相を) or after it (会長の田中氏,
+# 会長に田中充氏を選出); 「審議会会長」 puts a body there, 「会長は、改定素案について…」 no one.
+_BEFORE_ROLE = re.compile(r"([\u4e00-\u9fff]{2,5}|[\u30a1-\u30fa\u30fc・]{3,})(?:が|は)?$")
+_AFTER_ROLE = re.compile(
+    r"^\s*(?:[のにはを:：]|である|として)?\s*[\u4e00-\u9fff]{1,4}\s?[\u4e00-\u9fff]{0,3}(?:氏|さん|様|先生)"
+)
+
+
+def _cell_role(role: str, cell: str) -> bool:
+    """A roster cell that is the role (備考: 座長) or a title ending on it (所属・役職: イクレイ日本 事務局長)."""
+    return cell.startswith(role) or cell.endswith(role) and (role[0] == "副" or not cell[: -len(role)].endswith("副"))
+
+
+def holds_role(roles: list[str], text: str, record: Record | None = None) -> bool:
+    """Whether a unit gives the holder of one of the roles: a roster row with the role in a cell of its own or
+    at the end of a title (not a schedule row whose 主な内容 is 「座長、副座長の選任」), or a sentence that names
+    the role with a person's name."""
+    if record is not None:
+        return any(_cell_role(role, nfkc(cell).strip()) for role in roles for cell in record.cells)
+    text = nfkc(text)
+    for role in roles:
+        for start, end in _role_spans(role, text):
+            before = _BEFORE_ROLE.search(text[:start])
+            if before and not _BODY.search(before.group(1)[-3:]) or _AFTER_ROLE.match(text[end:]):
+                return True
+    return False
 
 
 # 「何種類の検索オプション」「世界何位」「いくつのチャンネル」: the counter asked for is the one the answer's number

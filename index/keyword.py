@@ -40,7 +40,8 @@ _TERMS = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff]{2,}")  # kanji / katakana wor
 # Words about the form of the answer, not what to look for: "どのような種類がありますか" must not make the
 # answerer abstain because a report lists kinds without using the word 種類 (dev question d10 on the sample).
 # answer.question extends the list for the attribute a question asks about (区長の名前 asks about 区長).
-FORM_WORDS = {"西暦", "和暦", "種類", "理由", "内容", "名称", "時期"}
+# 「どんなテーマが話し合われた」 asks for what a meeting's 主な議題 says, in whatever words.
+FORM_WORDS = {"西暦", "和暦", "種類", "理由", "内容", "名称", "時期", "テーマ", "話題", "トピック"}
 _PLACE_OR_TITLE = tuple("長府県都市区町村")
 
 

@@ -220,7 +220,21 @@ def expansions(question: str) -> list[str]:
     return list(dict.fromkeys(extra))
 
 
+# A request's wording (「…を教えてください」「…を知りたいのですが」) says how an official asks, not what to look
+# for; its bigrams match the one FAQ question worded the same way (「Q6問い合わせ先を教えてください。」) better
+# than the passage that answers (a committee chair's name, where a certificate is sold).
+_REQUEST = re.compile(
+    r"(?:を|について)?(?:教えて|お教え)(?:ください|下さい|ほしい|欲しい|いただけ\w*|もらえ\w*|くれ\w*)"
+    r"|(?:を|について)?知りたい(?:のですが|んですが|です)?|(?:よろしく)?お願い(?:します|いたします|致します)"
+)
+
+
+def without_request(question: str) -> str:
+    return _REQUEST.sub(" ", question)
+
+
 def expand(question: str) -> str:
-    """The question followed by its expansions, for character-level matching."""
+    """The question, without its request wording, followed by its expansions, for character-level matching."""
     extra = expansions(question)
-    return f"{question} {' '.join(extra)}" if extra else question
+    base = without_request(question)
+    return f"{base} {' '.join(extra)}" if extra else base

@@ -3,18 +3,22 @@
 import pytest
 
 from answer.conversation import is_follow_up, resolve_relative_years, search_text
-from answer.extractive import _candidates, _names, _section_title, compose
+from answer.extractive import _candidates, _names, _section_title, compose, query_weights
 from answer.question import (
     AnswerType,
     answer_type,
     asked_attribute,
     asked_counter,
+    asked_roles,
     counts,
     holds,
+    holds_role,
     ordinal_fit,
     subject_term,
     year_fit,
 )
+from basics.jatext import tokenize
+from index.query import expand
 from index.search import Hit
 from ingest.chunk import Chunk
 from ingest.tables import parse_record
@@ -39,6 +43,8 @@ ROSTER = "(1)2009(平成21)年度 自治体委員会委員[氏名/自治体名/�
         ("梅雨のような時期は秋にもあるが、これを何というか。", AnswerType.NAME),  # 時期 is the subject here
         ("なぜ家庭部門の目標を高くしたのですか？", AnswerType.REASON),
         ("カーボン・オフセットの取り組みについて教えてください", AnswerType.OTHER),
+        ("東都区環境審議会の会長のお名前を教えてください", AnswerType.WHO),  # お名前 is a person's
+        ("出席委員の人数を教えてください", AnswerType.MEASURE),  # read as 「出席委員の人数は？」
     ],
 )
 def test_answer_type(question, kind):
@@ -454,3 +460,38 @@ def test_the_nth_meeting_of_a_series_is_its_numbered_row_not_the_series_founding
         "桐ヶ原村との森林カーボン・オフセット連絡会の第1回はいつでしたか", [_hit("c1", intro, 0), _hit("c2", rows, 1)]
     )
     assert "令和5年5月19日" in answer.text.splitlines()[0]
+
+
+def test_request_wording_is_not_searched_for():
+    # 「Q6問い合わせ先を教えてください。」 matched every question asked as a request better than its answer
+    assert expand("東都区環境審議会の会長のお名前を教えてください").strip() == "東都区環境審議会の会長のお名前"
+    assert expand("証書の売り場を知りたいのですが").strip() == "証書の売り場"
+    assert expand("小学校で何を教えていますか") == "小学校で何を教えていますか"  # teaching, not a request
+    weights = query_weights("会長のお名前を教えてください", "会長のお名前を教えてください")
+    assert "会長" in weights and not set(weights) & set(tokenize("教えてください"))
+
+
+def test_a_role_asked_is_answered_by_its_holder_or_said_to_be_absent():
+    assert asked_roles("東都区環境審議会の会長のお名前を教えてください") == ["会長"]
+    assert asked_roles("2010年度の識者委員で副座長を務めたのは誰？") == ["副座長"]
+    assert asked_roles("Who was the vice-chair in fiscal 2024?") == ["副座長", "副委員長", "副会長"]
+    assert asked_roles("会長の任期は何年ですか") == []  # not a who-question
+    assert holds_role(["委員長"], "共産党の志位委員長はこの発言を注意した。")
+    assert holds_role(["首相"], "戦争の終盤、ウィレム・ドレースが首相を務めていた。")
+    assert holds_role(["会長"], "会長に田中充氏を選出した。")
+    assert not holds_role(["会長"], "会長は、改定素案について本日の意見を踏まえて修正することとした。")
+    assert not holds_role(["会長"], "東都区環境審議会会長の諮問に答える。")  # a body before the role, no one
+    vice = f"{ROSTER}前田 充\t新島村\t企画調整室長\t副座長"
+    assert not holds_role(["座長"], vice, parse_record(vice)) and holds_role(["副座長"], vice, parse_record(vice))
+    meeting = "(1)2009(平成21)年度[会議名称/日程/主な内容]第1回 自治体委員会\t2009年7月28日\t・座長、副座長の選任"
+    assert not holds_role(["座長"], meeting, parse_record(meeting))  # the meeting that chose one, not the chair
+    title = f"{ROSTER}須田 春海\tイクレイ日本 事務局長"
+    assert holds_role(["事務局長"], title, parse_record(title))
+    minutes = "会長は、改定素案について本日の意見を踏まえて修正し、次回の審議会で答申案として審議することとした。"
+    header = "東都区環境審議会 第3回会議録(要旨)開催日時 令和4年11月18日(金)午後2時から"
+    hits = [_hit("c1", header, 0), _hit("c2", minutes, 1)]
+    answer = compose("東都区環境審議会の会長のお名前を教えてください", hits)
+    assert answer.abstained and "「会長」の記述が見つかりません" in answer.note
+    named = "会長に田中充氏を選出した。"
+    answer = compose("東都区環境審議会の会長は誰ですか", [*hits, _hit("c3", named, 2)])
+    assert not answer.abstained and answer.text.splitlines()[0].startswith(named)
