@@ -37,6 +37,10 @@ _ATTRIBUTES = {
     *"対象 期限 期間 金額 費用 予算 条件 要件 手続 手続き 内容 理由 目的 結果 場所 会場 日程 日時".split(),
     *"時期 担当 担当者 委員 座長 副座長 委員長 副委員長 会長 副会長 事務局 事務局長 構成 役職 所属".split(),
     *"名称 種類 方法 件数 人数 回数".split(),
+    # someone's successor or predecessor: 「後任は誰？」 after a question about a member asks of that member
+    *"後任 前任 後継 後継者 任期".split(),
+    # what is paid: 「代金はどうやって払うんですか？」 after a question about buying a credit
+    *"代金 料金 価格 支払 支払い".split(),
     # a point in time is said of something: 「2009年4月の時点では？」 asks the previous question of another date
     *"時点 現在 段階 以降 以前 当初 前後".split(),
     *"開始 終了 締切 根拠 概要 詳細 開催 最初 最後 全体 合計 年度 上限 下限 割合 単価 連絡先 問合せ 問い合わせ".split(),
@@ -46,6 +50,11 @@ _ATTRIBUTES = {
 }
 _YEAR = re.compile(r"(\d{4})\s*(年度|年)?|(平成|令和)\s*(\d{1,2}|元)\s*(年度|年)")
 _RELATIVE_YEAR = {"翌年度": 1, "前年度": -1, "同年度": 0, "翌年": 1, "前年": -1, "同年": 0}
+# "What about the following year?": the English relative years, as the year they mean
+_RELATIVE_YEAR_EN = re.compile(
+    r"\b(?:the\s+)?(following|next|previous|preceding|same)\s+(fiscal\s+)?year\b|\bthe\s+year\s+(before|after)\b", re.I
+)
+_EN_DELTA = {"following": 1, "next": 1, "after": 1, "previous": -1, "preceding": -1, "before": -1, "same": 0}
 _ERAS = {"平成": 1988, "令和": 2018}
 
 
@@ -55,10 +64,15 @@ def key_terms(question: str) -> str:
     return _ASKING.sub("", text).strip() or text
 
 
+# A rate, sum or quantity of something (補助率, 上限額, 削減量, 参加者数) is an attribute as well: 「補助率はどうなって
+# いますか」 after a question about a subsidy asks that subsidy's rate.
+_QUANTITY = re.compile(r"[\u3400-\u9fff]{1,3}(率|額|量|数)")
+
+
 def names_a_subject(question: str) -> bool:
     """Whether the question names something of its own beyond attributes and numbers (J-VER, 京都議定書)."""
     words = _WORDS.findall(ORDINAL.sub(" ", _NTH.sub(r"第\1回", key_terms(question))))  # 2回目 names no subject
-    words = [w for w in words if not w.isdigit() and not w.startswith("何")]
+    words = [w for w in words if not w.isdigit() and not w.startswith("何") and not _QUANTITY.fullmatch(w)]
     return any(w.lower() not in _ATTRIBUTES and w not in _ATTRIBUTES for w in words)
 
 
@@ -89,6 +103,11 @@ def resolve_relative_years(question: str, previous: str) -> str:
         if word in question:
             unit = "年度" if word.endswith("年度") else "年"
             return question.replace(word, f"{base + delta}{unit}")
+    m = _RELATIVE_YEAR_EN.search(question)
+    if m:
+        delta = _EN_DELTA[(m.group(1) or m.group(3)).lower()]
+        unit = "年度" if m.group(2) or "年度" in previous else "年"
+        return question[: m.start()] + f"{base + delta}{unit}" + question[m.end() :]
     return question
 
 

@@ -35,6 +35,7 @@ from answer.question import (
     asked_roles,
     asked_years,
     asks_a_year,
+    asks_successor,
     counts,
     holds,
     holds_role,
@@ -368,10 +369,15 @@ def compose(
     if step and chosen[0].record is not None and refers_back(question):
         # 「その次の会議はいつ」 after 「第3回自治体委員会はいつ」: the row after it in its table (第1回総合委員会)
         chosen = [_neighbour_row(chosen[0], step, hits) or chosen[0]]
+    successor = _successor_row(chosen[0], hits) if asks_successor(question) and chosen[0].record else None
+    if successor:
+        # 「市澤委員の後を継いだのは誰」: the roster row found is the member who left; the answer is who followed,
+        # in that year's table or the next year's (whose year is then not the one asked)
+        chosen = [successor]
     chosen = [_with_next_sentence(c, weights) for c in _joined_when_adjacent(chosen)]
     if not asks_a_year(searched):
         chosen = _with_other_years(chosen, hits, max_sentences)
-    elif elsewhere := _only_in_another_year(question, searched, cands, scores, chosen[0]):
+    elif not successor and (elsewhere := _only_in_another_year(question, searched, cands, scores, chosen[0])):
         # 「2011年度の…奥多摩町から参加した委員は？」 (奥多摩町 only in the 2009 roster), 「令和5年度の間伐面積は？」
         # (a table of 令和2–4年度): the year asked has no such row. Say so, and show the other years' passages
         # as related rather than quote a row of another year, or a row of that year about something else.
@@ -460,6 +466,30 @@ def _neighbour_row(c: _Candidate, step: int, hits: list[Hit]) -> _Candidate | No
     order = list(rows)
     at = order.index(squash(c.text)) if squash(c.text) in rows else -1
     return rows[order[at + step]] if at >= 0 and 0 <= at + step < len(order) else None
+
+
+_UNTIL = re.compile(r"まで$")
+_SINCE = re.compile(r"(から|より)$")
+
+
+def _successor_row(c: _Candidate, hits: list[Hit]) -> _Candidate | None:
+    """The roster row of the member who followed c's: a row of a table like c's whose note says 「<c's name>委員の
+    後任」, or a row of c's own table that starts (…から, …より) in the body c's row left (…まで): the cells the two
+    share besides the name and the dates (世田谷区, 環境計画課長)."""
+    mine = [squash(x) for x in c.record.cells]
+    name = mine[0] if mine else ""
+    left = any(_UNTIL.search(x) for x in mine)
+    body = {x for x in mine[1:] if not _UNTIL.search(x)}
+    for r in _rows(hits):
+        cells = [squash(x) for x in r.record.cells]
+        if r.record.columns != c.record.columns or cells == mine:
+            continue
+        if name and any(name in x and "後任" in x for x in cells[1:]):
+            return r
+        started = any(_SINCE.search(x) for x in cells)
+        if left and started and r.record.caption == c.record.caption and body & set(cells[1:]):
+            return r
+    return None
 
 
 def _joined_when_adjacent(chosen: list[_Candidate]) -> list[_Candidate]:

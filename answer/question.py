@@ -37,11 +37,12 @@ class AnswerType(StrEnum):
 # Order matters: "何年に" is a date, "何%" an amount, "第何条" an article before anything else.
 _RULES: list[tuple[AnswerType, re.Pattern]] = [
     (AnswerType.ARTICLE, re.compile(r"第\s*何\s*条|何条|which article", re.I)),
-    # "期間は何年ですか", "何年間", "何年以上" ask for a length of time, "何年に" for a date
+    # "期間は何年ですか", "何年間", "何年以上", "何日以内" ask for a length of time, "何年に" for a date
     (
         AnswerType.AMOUNT,
         re.compile(
-            r"何年(間|以上|以内|未満|ごと|おき)|何か年|何カ年|何ヶ年|(期間|年数|任期|年限)\S{0,4}何年|how many years",
+            r"何年(間|以上|以内|未満|ごと|おき)|何か年|何カ年|何ヶ年|(期間|年数|任期|年限)\S{0,4}何年|how many years"
+            r"|何(日|か月|カ月|ヶ月|週)(間|以上|以内|未満|ごと|おき|前|後)|how many (days|weeks|months)",
             re.I,
         ),
     ),
@@ -108,6 +109,8 @@ _AMOUNT = re.compile(
     r"|[一二三四五六七八九十百千万]+\s*(人|名|件|回|か所|社|倍|種|つ)"
 )
 _ARTICLE = re.compile(r"第\s*\d+\s*条")
+# 「いつまでに送ってくれますか」 is answered by a time limit counted from an event: 「受け付けた日から14日以内に」
+_WITHIN = re.compile(r"\d+\s*(日|営業日|週間|か月|カ月|ヶ月)\s*(以内|後|前)")
 _PERSON = re.compile(
     r"[\u4e00-\u9fff]{1,4}[ \u3000][\u4e00-\u9fff\u3040-\u309f]{1,4}(?=\s|$|\t|、|。|\(|（)"  # 今福 芳明 (rosters)
     r"|氏|さん|様|先生|教授|准教授|博士|会長|社長|理事長|委員長|座長|部長|課長|局長|所長|室長|係長|大臣|長官|知事"
@@ -134,7 +137,7 @@ _MONEY = re.compile(r"\d[\d,.]*\s*[万億千]?\s*(円|ドル|ユーロ|ポンド
 _FORMS = (_DEFINES, _NAMES, _BECAUSE)
 # What a unit must hold to give each kind of answer
 _VALUES = {
-    AnswerType.WHEN: (_DATE,),
+    AnswerType.WHEN: (_DATE, _WITHIN),
     AnswerType.AMOUNT: (_AMOUNT,),
     AnswerType.MONEY: (_MONEY,),
     AnswerType.MEASURE: (_AMOUNT,),
@@ -331,6 +334,14 @@ def holds_role(roles: list[str], text: str, record: Record | None = None) -> boo
             if before and not _BODY.search(before.group(1)[-3:]) or _AFTER_ROLE.match(text[end:]):
                 return True
     return False
+
+
+# 「市澤委員の後を継いだのは誰」「後任は誰？」, "who took over from …": the member who followed another
+_SUCCESSOR = re.compile(r"後任|後を継|後継|引き継いだ|交代した|took over|succeeded|replaced|successor", re.I)
+
+
+def asks_successor(question: str) -> bool:
+    return bool(_SUCCESSOR.search(nfkc(question)))
 
 
 # 「何種類の検索オプション」「世界何位」「いくつのチャンネル」: the counter asked for is the one the answer's number

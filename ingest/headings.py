@@ -18,6 +18,10 @@ _HEADING_RULES = [
     (4, re.compile(r"^[●■◆◎]\s*\S")),
 ]
 _MAX_HEADING = {1: 60, 2: 50, 3: 50, 4: 30}
+# A heading names a topic; a numbered line this long with a comma is a step of a procedure (「2.町は、申込みを受け
+# 付けた日から14日以内に、…」), cut by the page's width. Taken for a heading, it was left unjoined and its second
+# half became a fragment. No heading of the sample report or the evaluation documents has both.
+CLAUSE_CHARS = 30
 
 
 def heading_level(line: str) -> int | None:
@@ -27,6 +31,8 @@ def heading_level(line: str) -> int | None:
     line = line.strip()
     if not line or line.endswith("。"):
         return None
+    if "、" in line and len(line) >= CLAUSE_CHARS:
+        return None  # a numbered step written as a sentence, wrapped by the page: 「2.町は、申込みを受け付けた日から…」
     for level, pattern in _HEADING_RULES:
         if pattern.match(line) and len(line) <= _MAX_HEADING[level]:
             return level

@@ -13,6 +13,9 @@ def test_heading_levels():
     assert heading_level("●識者委員") == 4
     assert heading_level("(1)目的は次のとおりです。") is None
     assert heading_level("・箇条書き") is None
+    # a numbered step written as a sentence, cut by the page's width, is body text (and joins its next line)
+    assert heading_level("2.町は、申込みを受け付けた日から14日以内に、販売量及び金額を記載した販売") is None
+    assert heading_level("●補助の区分、補助率及び上限額") == 4
 
 
 def test_sentences_never_split_inside_quotes():

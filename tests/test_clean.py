@@ -74,3 +74,8 @@ def test_joining_a_long_paragraph_is_linear():
 
     small, large = best_of_three(3_000), best_of_three(12_000)  # about 100 k and 400 k characters
     assert large < 8 * small, (small, large)
+
+
+def test_a_numbered_step_wrapped_by_the_page_joins_its_next_line():
+    first = "2.町は、申込みを受け付けた日から14日以内に、販売量及び金額を記載した販売"
+    assert join_lines([first, "決定通知書を申込者に送付します。"]) == [f"{first}決定通知書を申込者に送付します。"]

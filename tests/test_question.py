@@ -10,6 +10,7 @@ from answer.question import (
     asked_attribute,
     asked_counter,
     asked_roles,
+    asks_successor,
     counts,
     holds,
     holds_role,
@@ -45,6 +46,7 @@ ROSTER = "(1)2009(平成21)年度 自治体委員会委員[氏名/自治体名/�
         ("カーボン・オフセットの取り組みについて教えてください", AnswerType.OTHER),
         ("東都区環境審議会の会長のお名前を教えてください", AnswerType.WHO),  # お名前 is a person's
         ("出席委員の人数を教えてください", AnswerType.MEASURE),  # read as 「出席委員の人数は？」
+        ("販売決定通知書が届くのは申込みから何日以内ですか", AnswerType.AMOUNT),  # a length of time, not a date
     ],
 )
 def test_answer_type(question, kind):
@@ -495,3 +497,35 @@ def test_a_role_asked_is_answered_by_its_holder_or_said_to_be_absent():
     named = "会長に田中充氏を選出した。"
     answer = compose("東都区環境審議会の会長は誰ですか", [*hits, _hit("c3", named, 2)])
     assert not answer.abstained and answer.text.splitlines()[0].startswith(named)
+
+
+def test_the_member_who_followed_another_is_the_row_that_took_over():
+    table = "(3)2011(平成23)年度 自治体委員会委員[氏名/自治体名/所属・役職/備考]"
+    rows = [
+        f"{table}市澤 廣幸\t世田谷区\t環境総合対策室 環境計画課長\t2011(平成23)年5月18日まで",
+        f"{table}坂本 雅人\t檜原村\t産業環境課 生活環境係長\t2011(平成23)年5月18日まで",
+        f"{table}柳原 典子\t世田谷区\t環境総合対策室 環境計画課長\t2011(平成23)年8月31日より",
+    ]
+    hits = [_hit("c1", "\n".join(rows), 0)]
+    answer = compose("2011年度の自治体委員会で、世田谷区の市澤廣幸委員の後を継いだのは誰ですか。", hits)
+    assert "柳原 典子" in answer.text.splitlines()[0]
+    assert asks_successor("後任は誰？") and is_follow_up("後任は誰？")  # someone's successor: of the member just asked
+    roster = "(2)令和6年度[氏名/所属/役職/備考]"
+    noted = [f"{roster}真鍋 俊介\t汐見海洋大学\t教授", f"{roster}杉本 亮\t汐見市森林組合\t参事\t宮下徹委員の後任"]
+    before = "(1)令和5年度[氏名/所属/役職/備考]宮下 徹\t汐見市森林組合\t参事"
+    answer = compose("令和5年度の宮下徹委員の後任は誰ですか", [_hit("c2", before, 0), _hit("c3", "\n".join(noted), 1)])
+    assert "杉本 亮" in answer.text.splitlines()[0]
+
+
+def test_a_rate_or_a_price_asked_next_is_of_the_previous_subject():
+    first = "椿浦町の脱炭素設備導入補助金で、自家消費型太陽光発電設備の上限額はいくらですか。"
+    assert is_follow_up("補助率はどうなっていますか。") and is_follow_up("代金はどうやって払うんですか？")
+    assert "脱炭素設備導入補助金" in search_text("補助率はどうなっていますか。", [first])
+    assert not is_follow_up("温室効果ガスの排出量は？")  # names its subject
+    following = resolve_relative_years("What about the following year?", "令和5年度の委員長は誰ですか")
+    assert following == "What about 2024年度?"
+
+
+def test_a_time_limit_answers_when_by():
+    assert holds(AnswerType.WHEN, "町は、申込みを受け付けた日から14日以内に販売決定通知書を送付します。")
+    assert not holds(AnswerType.WHEN, "町は、販売決定通知書を送付します。")
