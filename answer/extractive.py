@@ -340,6 +340,10 @@ def compose(
         title = _section_title(c.hit.chunk.heading)
         if len(title) >= 4 and title in asked_text:
             scores[i] *= SECTION_FIT  # 「…対象となる事業所の要件は？」: the section 「(2)対象となる事業所」 answers it
+    if attribute and any(naming := [named_in(attribute, [_context(c)]) for c in cands]):
+        # 「推進会議の委員の任期は何年」: the sentence on 任期, not the roster rows that name the council and its
+        # 委員 more often (and carry a number: the year in their caption)
+        scores = [s if n else s * UNTYPED_WEIGHT for s, n in zip(scores, naming, strict=True)]
     term = subject_term(question)
     if term:  # 「J-COFとは何ですか」: a unit that never names J-COF defines something else (the FAQ's A1)
         naming = [_names(term, c) for c in cands]

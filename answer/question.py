@@ -192,6 +192,8 @@ def holds(kind: AnswerType, text: str, record: Record | None = None, question: s
         return True  # any sentence may say what was discussed
     if kind is AnswerType.MEASURE:  # ordinals and dates are numbers but not quantities (第24回, 2014年12月)
         text = _NOT_QUANTITIES.sub(" ", text)
+    elif kind is AnswerType.AMOUNT:  # a date is no amount: 「令和5年12月31日まで」 is not the 2年 of 任期は何年
+        text = _DATES.sub(" ", text)
     return any(_new_value(pattern, text, question) for pattern in _VALUES[kind])
 
 
@@ -364,9 +366,16 @@ def asked_counter(question: str) -> str | None:
 
 
 def counts(counter: str, text: str, question: str = "") -> bool:
-    """Whether the unit holds a number with the counter asked for, other than one the question states."""
+    """Whether the unit holds a number with the counter asked for, other than one the question states. A date
+    counts nothing: 令和6年度 in a roster's caption is not the 2年 of 「任期は何年」, nor 11月18日 a number of days."""
     pattern = re.compile(_NUMBER + re.escape(counter) + (r"|第\s*\d+" if counter in _RANKS else ""))
-    return _new_value(pattern, nfkc(text), question)
+    return _new_value(pattern, _DATES.sub(" ", nfkc(text)), question)
+
+
+_DATES = re.compile(
+    r"(?:(?:19|20)\d\d|(?:明治|大正|昭和|平成|令和)\s*(?:\d{1,2}|元))\s*年度?(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?"
+    r"|\d{1,2}\s*月\s*\d{1,2}\s*日"
+)
 
 
 _NOT_QUANTITIES = re.compile(r"第\s*\d+\s*\S|\d{4}\s*年度?|\d{1,2}\s*月|\d{1,2}\s*日")

@@ -529,3 +529,19 @@ def test_a_rate_or_a_price_asked_next_is_of_the_previous_subject():
 def test_a_time_limit_answers_when_by():
     assert holds(AnswerType.WHEN, "町は、申込みを受け付けた日から14日以内に販売決定通知書を送付します。")
     assert not holds(AnswerType.WHEN, "町は、販売決定通知書を送付します。")
+
+
+def test_a_date_is_no_count_of_years_or_days():
+    roster = "(2)令和6年度(2024年度)推進会議 委員名簿(令和6年度)[氏名/所属]杉本 亮\t森林組合"
+    assert not counts("年", roster) and counts("年", "委員の任期は2年とし、再任を妨げません。")
+    assert not counts("日", "令和4年11月18日に開催した。") and counts("日", "受け付けた日から14日以内に送付します。")
+
+
+def test_a_quantity_asked_by_its_attribute_is_not_a_date_of_a_roster():
+    roster = "(1)令和5年度(2023年度)推進会議 委員名簿(令和5年度)[氏名/所属/役職/備考]"
+    rows = [f"{roster}千葉 和也\t町内会連合会\t副会長\t令和5年12月31日まで", f"{roster}荒木 典子\t町内会連合会\t副会長"]
+    rule = "ただし、欠員が生じた場合の後任委員の任期は、前任者の残任期間とします。"
+    rule += "委員の任期は2年とし、再任を妨げません。"
+    assert not holds(AnswerType.AMOUNT, rows[0], parse_record(rows[0]))  # 令和5年12月31日 is a date, not 2年
+    answer = compose("推進会議の委員の任期は何年ですか。", [_hit("c1", "\n".join(rows), 0), _hit("c2", rule, 1)])
+    assert answer.text.splitlines()[0].startswith("委員の任期は2年とし")
