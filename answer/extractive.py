@@ -305,13 +305,14 @@ def compose(
         # answered by a name, 根拠は何 by a sentence that never says 根拠).
         return _not_found(question, searched, hits, t0, f"資料の該当箇所に「{attribute}」の記述が見つかりませんでした")
     roles = asked_roles(question)
-    if roles and cands and not any(holds_role(roles, c.text, c.record) for c in cands):
-        # 「東都区環境審議会の会長は誰」 where the passages name its members, not its 会長 (or only a 副座長)
-        note = f"資料の該当箇所に「{'・'.join(roles)}」の記述が見つかりませんでした"
-        return _not_found(question, searched, hits, t0, note)
-    typed = [holds(kind, c.text, c.record, question) for c in cands]
-    if roles:
+    if roles:  # a role's holder is the value asked for: 「会長は誰」 is not answered by any person
         typed = [holds_role(roles, c.text, c.record) for c in cands]
+        if cands and not any(typed):
+            # 「東都区環境審議会の会長は誰」 where the passages name its members, not its 会長 (or only a 副座長)
+            note = f"資料の該当箇所に「{'・'.join(roles)}」の記述が見つかりませんでした"
+            return _not_found(question, searched, hits, t0, note)
+    else:
+        typed = [holds(kind, c.text, c.record, question) for c in cands]
     counter = asked_counter(question) if kind is AnswerType.AMOUNT else None
     counted = [bool(counter) and counts(counter, c.text, question) for c in cands]
     typed = [t or n for t, n in zip(typed, counted, strict=True)]

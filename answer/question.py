@@ -320,7 +320,7 @@ _AFTER_ROLE = re.compile(
 
 def _cell_role(role: str, cell: str) -> bool:
     """A roster cell that is the role (備考: 座長) or a title ending on it (所属・役職: イクレイ日本 事務局長)."""
-    return cell.startswith(role) or cell.endswith(role) and (role[0] == "副" or not cell[: -len(role)].endswith("副"))
+    return any(start == 0 or end == len(cell) for start, end in _role_spans(role, cell))
 
 
 def holds_role(roles: list[str], text: str, record: Record | None = None) -> bool:
